@@ -1,0 +1,39 @@
+# Set-up and everyday commands. `make test` and `make run` are the README's two commands.
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# A Python that nnabla has wheels for (3.8 to 3.10): pyenv's (via .python-version), then PATH.
+FIND_PYTHON := for p in python python3.10 python3.9 python3.8; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 10))' 2>/dev/null && { echo $$p; break; }; \
+	done
+
+.PHONY: test test-fast run docs wheel clean venv
+
+$(VENV)/.installed: setup.py
+	@py=$$($(FIND_PYTHON)); \
+	if [ -z "$$py" ]; then echo "error: no Python 3.8-3.10 found (nnabla has no wheels for others); install python3.10 (e.g. 'pyenv install 3.10') and retry" >&2; exit 1; fi; \
+	echo "using $$py ($$($$py --version 2>&1))"; \
+	[ -x $(PY) ] || $$py -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: venv
+	$(PY) -m pytest -q tests
+
+test-fast: venv
+	$(PY) -m pytest -q tests -m "not slow"
+
+run: venv
+	$(PY) main.py -a DartsSearcher -f examples/quickstart/digits_search.json -o log/quickstart
+
+docs: venv
+	$(PY) -m sphinx -W -q -b html docs docs/_build/html
+
+wheel: venv
+	$(PY) -m pip wheel --no-deps -w dist .
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info docs/_build

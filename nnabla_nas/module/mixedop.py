@@ -1,0 +1,118 @@
+"""`MixedOp`: the choice point of a search space.
+
+References:
+    Liu, Simonyan, Yang. DARTS: Differentiable Architecture Search. ICLR 2019.
+    Cai, Zhu, Han. ProxylessNAS: Direct Neural Architecture Search on Target
+    Task and Hardware. ICLR 2019.
+"""
+
+from typing import Optional, Sequence
+
+import nnabla.functions as F
+import numpy as np
+
+from .container import ModuleList
+from .module import Module
+from .parameter import Parameter
+from .zero import Zero
+
+MODES = ("full", "sample", "max")
+
+
+def softmax(alpha: np.ndarray) -> np.ndarray:
+    """Softmax of the flattened ``alpha`` in float64 (sums to one exactly enough
+    for :meth:`numpy.random.RandomState.choice`)."""
+    a = np.asarray(alpha, dtype=np.float64).ravel()
+    e = np.exp(a - a.max())
+    return e / e.sum()
+
+
+class MixedOp(Module):
+    """Chooses among candidate operators, with architecture weights ``alpha``.
+
+    Modes:
+        * ``full`` (DARTS): ``sum_k softmax(alpha)_k * op_k(x)``, differentiable
+          in ``alpha`` and in every operator's weights. Outputs are summed one
+          by one (no stacked copy of all outputs), and :class:`Zero` operators,
+          whose term is exactly zero, are not built at all.
+        * ``sample`` (ProxylessNAS): draws ``k ~ Categorical(softmax(alpha))``
+          with :attr:`rng`, builds only ``op_k``, marks the other operators
+          ``need_grad=False`` and sets ``alpha.g = softmax(alpha) - onehot(k)``,
+          the gradient of ``-log p(k)`` used by REINFORCE.
+        * ``max``: as ``sample`` with ``k = argmax(alpha)``.
+
+    Args:
+        operators: Candidate modules, all mapping the input to the same shape.
+        mode: ``full``, ``sample`` or ``max``.
+        alpha: Architecture weights of shape ``(len(operators), 1, 1, 1, 1)``;
+            pass the same Parameter to several MixedOps to share it. Created
+            (zeros) when None.
+        rng: Random state for sampling (default: one seeded from numpy's
+            global random state, so ``np.random.seed`` makes runs repeatable).
+    """
+
+    def __init__(self, operators: Sequence[Module], mode: str = "full",
+                 alpha: Optional[Parameter] = None,
+                 rng: Optional[np.random.RandomState] = None):
+        if mode not in MODES:
+            raise ValueError(f"MixedOp mode must be one of {', '.join(MODES)}, got '{mode}'")
+        self._ops = ModuleList(operators)
+        if len(self._ops) == 0:
+            raise ValueError("MixedOp needs at least one operator")
+        shape = (len(self._ops), 1, 1, 1, 1)
+        if alpha is None:
+            alpha = Parameter(shape)
+        elif tuple(alpha.shape) != shape:
+            raise ValueError(f"alpha has shape {tuple(alpha.shape)}, expected {shape}")
+        alpha.is_arch = True
+        self._alpha = alpha
+        self.mode = mode
+        self.rng = rng if rng is not None else np.random.RandomState(
+            np.random.randint(2 ** 31 - 1))
+        self._active = None
+
+    @property
+    def active_index(self) -> Optional[int]:
+        """Index of the operator built by the last ``sample``/``max`` call."""
+        return self._active
+
+    def probabilities(self) -> np.ndarray:
+        """``softmax(alpha)`` as a float64 vector."""
+        return softmax(self._alpha.d)
+
+    def call(self, input):
+        if self.mode == "full":
+            return self._call_full(input)
+        p = self.probabilities()
+        if self.mode == "sample":
+            index = int(self.rng.choice(len(p), p=p))
+        elif self.mode == "max":
+            index = int(np.argmax(p))
+        else:
+            raise ValueError(f"MixedOp mode must be one of {', '.join(MODES)}, "
+                             f"got '{self.mode}'")
+        self._active = index
+        for k, op in enumerate(self._ops):
+            op.apply(need_grad=(k == index))
+        grad = p.copy()
+        grad[index] -= 1.0
+        self._alpha.g = grad.reshape(self._alpha.shape)
+        return self._ops[index](input)
+
+    def _call_full(self, input):
+        self._active = None
+        self._ops.apply(need_grad=True)
+        probs = F.softmax(self._alpha, axis=0)
+        ops = list(enumerate(self._ops))
+        # A Zero operator's term is exactly zero: skip it (keep one if all are Zero).
+        live = [(k, op) for k, op in ops if not isinstance(op, Zero)] or ops[:1]
+        out = None
+        for k, op in live:
+            y = op(input)
+            w = F.slice(probs, start=(k, 0, 0, 0, 0), stop=(k + 1, 1, 1, 1, 1))
+            term = F.reshape(w, (1,) * len(y.shape), inplace=False) * y
+            out = term if out is None else out + term
+        return out
+
+    def extra_repr(self) -> str:
+        return f"num_ops={len(self._ops)}, mode={self.mode}"

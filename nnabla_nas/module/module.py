@@ -1,0 +1,203 @@
+"""The `Module` base class: a tree of submodules and parameters over nnabla.
+
+One invariant, PyTorch style: every Module keeps two ordered dicts, its
+immediate submodules and its immediate parameters, filled by ``__setattr__``.
+Everything else (traversal, parameter collection, save/load) is built on the
+single traversal helper :meth:`Module.get_modules`.
+"""
+
+import os
+from collections import OrderedDict
+from typing import Dict, Iterator, Optional, Tuple
+
+import nnabla as nn
+import numpy as np
+
+from .parameter import Parameter
+
+
+class Module:
+    """Base class of every layer, block and network.
+
+    Subclasses implement :meth:`call`. Calling a module records the shapes of
+    its inputs in :attr:`input_shapes` and returns ``call(*inputs)``.
+    Subclasses need not call ``super().__init__()``.
+    """
+
+    # -- registration -------------------------------------------------------
+    @property
+    def modules(self) -> "OrderedDict[str, Module]":
+        """Immediate submodules, in registration order."""
+        return self.__dict__.setdefault("_modules", OrderedDict())
+
+    @property
+    def parameters(self) -> "OrderedDict[str, Parameter]":
+        """Immediate parameters, in registration order."""
+        return self.__dict__.setdefault("_parameters", OrderedDict())
+
+    @property
+    def training(self) -> bool:
+        """Whether the module is in training mode (default True)."""
+        return self.__dict__.get("_training", True)
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        self.__dict__["_training"] = bool(mode)
+
+    @property
+    def need_grad(self) -> bool:
+        """Whether the module's parameters take part in training (default True)."""
+        return self.__dict__.get("_need_grad", True)
+
+    @need_grad.setter
+    def need_grad(self, flag: bool) -> None:
+        self.__dict__["_need_grad"] = bool(flag)
+
+    @property
+    def input_shapes(self):
+        """Shapes of the inputs of the last call (empty before any call)."""
+        return self.__dict__.get("_input_shapes", [])
+
+    @input_shapes.setter
+    def input_shapes(self, shapes) -> None:
+        self.__dict__["_input_shapes"] = list(shapes)
+
+    def __setattr__(self, name: str, value) -> None:
+        self.modules.pop(name, None)
+        self.parameters.pop(name, None)
+        if isinstance(value, Module):
+            self.modules[name] = value
+        elif isinstance(value, Parameter):
+            self.parameters[name] = value
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str):
+        # Only reached when normal lookup fails.
+        for store in ("_modules", "_parameters"):
+            items = self.__dict__.get(store)
+            if items is not None and name in items:
+                return items[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        self.modules.pop(name, None)
+        self.parameters.pop(name, None)
+        object.__delattr__(self, name)
+
+    # -- calling --------------------------------------------------------------
+    def __call__(self, *inputs):
+        self.input_shapes = [getattr(x, "shape", None) for x in inputs]
+        return self.call(*inputs)
+
+    def call(self, *inputs):
+        """Builds the output Variable(s) from the input Variable(s)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement call()")
+
+    # -- traversal -------------------------------------------------------------
+    def get_modules(self, prefix: str = "", memo: Optional[set] = None
+                    ) -> Iterator[Tuple[str, "Module"]]:
+        """Yields ``(name, module)`` for self and every descendant, once each.
+
+        Args:
+            prefix: Name given to self; children are named ``prefix/child``.
+            memo: Ids of modules already yielded (internal).
+        """
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, module in self.modules.items():
+            child = f"{prefix}/{name}" if prefix else name
+            yield from module.get_modules(prefix=child, memo=memo)
+
+    def get_parameters(self, grad_only: bool = False) -> "OrderedDict[str, Parameter]":
+        """All parameters of the tree, keyed ``"a/b/_W"``.
+
+        A parameter shared by several modules appears once, under the first
+        name met.
+
+        Args:
+            grad_only: Skip modules and parameters whose ``need_grad`` is False.
+                A module with ``need_grad`` False hides its whole subtree.
+        """
+        params = OrderedDict()
+        seen = set()
+        hidden = []
+        for name, module in self.get_modules():
+            if grad_only and (not module.need_grad
+                              or any(name == h or name.startswith(h + "/") for h in hidden)):
+                hidden.append(name)
+                continue
+            for pname, p in module.parameters.items():
+                if id(p) in seen or (grad_only and not p.need_grad):
+                    continue
+                seen.add(id(p))
+                params[f"{name}/{pname}" if name else pname] = p
+        return params
+
+    def apply(self, **attrs) -> "Module":
+        """Sets attributes on self and every submodule; returns self.
+
+        Example: ``model.apply(training=False)``.
+        """
+        for _, module in self.get_modules():
+            for key, value in attrs.items():
+                setattr(module, key, value)
+        return self
+
+    # -- persistence -----------------------------------------------------------
+    def set_parameters(self, params: Dict[str, np.ndarray],
+                       raise_if_missing: bool = False) -> None:
+        """Copies values into this module's parameters, matching by name.
+
+        Args:
+            params: Name to array (or Variable) mapping.
+            raise_if_missing: Raise if a parameter of the module has no value.
+
+        Raises:
+            ValueError: On a missing name (with ``raise_if_missing``) or a
+                shape mismatch.
+        """
+        for name, p in self.get_parameters().items():
+            if name not in params:
+                if raise_if_missing:
+                    raise ValueError(f"parameter '{name}' is missing from the given values")
+                continue
+            value = params[name]
+            value = value.d if isinstance(value, nn.Variable) else np.asarray(value)
+            if value.shape != p.shape:
+                raise ValueError(f"parameter '{name}' has shape {p.shape}, "
+                                 f"the given value has shape {value.shape}")
+            p.d = value
+
+    def save_parameters(self, path: str, params: Optional[Dict[str, Parameter]] = None,
+                        grad_only: bool = False) -> None:
+        """Writes parameters to an ``.h5`` file that ``nnabla.load_parameters`` reads.
+
+        The file is written to a temporary name and renamed, so a crash
+        never leaves a half-written file at ``path``.
+        """
+        from ..utils.io import save_h5_parameters
+        params = self.get_parameters(grad_only=grad_only) if params is None else params
+        save_h5_parameters(path, params)
+
+    def load_parameters(self, path: str, raise_if_missing: bool = False) -> None:
+        """Loads parameters saved by :meth:`save_parameters` (or nnabla)."""
+        from ..utils.io import load_h5_parameters
+        self.set_parameters(load_h5_parameters(path), raise_if_missing=raise_if_missing)
+
+    # -- printing ----------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """Arguments shown after the class name in ``str(module)``."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        if self.modules:
+            for name, module in self.modules.items():
+                child = repr(module).replace("\n", "\n  ")
+                lines.append(f"  ({name}): {child}")
+            lines.append(")")
+            return "\n".join(lines)
+        return lines[0] + ")"

@@ -1,0 +1,1 @@
+"""Utilities: file I/O, CLI and config validation, estimators, logging, drawing."""

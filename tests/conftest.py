@@ -1,0 +1,29 @@
+"""Shared fixtures: every test starts from a clean nnabla global state."""
+
+import os
+
+import nnabla as nn
+import numpy as np
+import pytest
+
+SHARED_DATA = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..",
+                                            "shared", "data", "natural10_dev.npz"))
+
+
+@pytest.fixture(autouse=True)
+def nnabla_state():
+    """Resets nnabla's parameters, context, auto-forward and numpy's seed."""
+    ctx = nn.get_current_context()
+    auto = nn.get_auto_forward()
+    nn.clear_parameters()
+    np.random.seed(313)
+    yield
+    nn.clear_parameters()
+    nn.set_default_context(ctx)
+    nn.set_auto_forward(auto)
+
+
+@pytest.fixture
+def rng():
+    """A fixed numpy random state."""
+    return np.random.RandomState(0)

@@ -1,0 +1,203 @@
+import nnabla as nn
+import nnabla.functions as F
+import numpy as np
+import pytest
+from scipy import stats
+
+from nnabla_nas import module as Mo
+
+
+def make_ops(rng_seed=0):
+    return [Mo.Conv(2, 2, (3, 3), pad=(1, 1), rng=np.random.RandomState(rng_seed)),
+            Mo.MaxPool((3, 3), (1, 1), (1, 1)), Mo.Identity(), Mo.Zero()]
+
+
+def make_input(seed=0):
+    x = nn.Variable.from_numpy_array(
+        np.random.RandomState(seed).randn(2, 2, 5, 5).astype(np.float32))
+    x.need_grad = True
+    return x
+
+
+def softmax(a):
+    e = np.exp(a - a.max())
+    return e / e.sum()
+
+
+def test_alpha_created_and_tagged():
+    op = Mo.MixedOp(make_ops())
+    assert op._alpha.shape == (4, 1, 1, 1, 1) and op._alpha.is_arch
+    np.testing.assert_array_equal(op._alpha.d, 0)
+    assert "_alpha" in op.parameters
+    with pytest.raises(ValueError, match=r"\(4, 1, 1, 1, 1\)"):
+        Mo.MixedOp(make_ops(), alpha=Mo.Parameter((3, 1, 1, 1, 1)))
+    with pytest.raises(ValueError, match="full, sample, max"):
+        Mo.MixedOp(make_ops(), mode="random")
+
+
+def test_full_mode_matches_numpy_weighted_sum():
+    ops = make_ops()
+    op = Mo.MixedOp(ops, mode="full")
+    alpha = np.array([0.5, -1.0, 2.0, 0.3])
+    op._alpha.d = alpha.reshape(4, 1, 1, 1, 1)
+    x = make_input()
+    y = op(x)
+    y.forward()
+    outs = []
+    for o in ops[:3]:
+        v = o(x)
+        if v is not x:
+            v.forward()
+        outs.append(v.d.copy())
+    outs.append(np.zeros_like(outs[0]))
+    expect = sum(p * o for p, o in zip(softmax(alpha), outs))
+    np.testing.assert_allclose(y.d, expect, rtol=1e-5, atol=1e-6)
+
+
+def test_full_mode_does_not_build_zero_ops():
+    op = Mo.MixedOp([Mo.Identity(), Mo.Zero()])
+    op(make_input())
+    assert op._ops[1].input_shapes == [] and op._ops[0].input_shapes
+
+
+def loss_value(op, x, r):
+    y = op(x)
+    loss = F.sum(y * nn.Variable.from_numpy_array(r))
+    loss.forward()
+    return float(loss.d)
+
+
+def test_full_mode_gradients_match_finite_differences():
+    op = Mo.MixedOp(make_ops(), mode="full")
+    op._alpha.d = np.array([0.2, -0.4, 0.7, 0.1]).reshape(4, 1, 1, 1, 1)
+    x = make_input()
+    r = np.random.RandomState(1).randn(2, 2, 5, 5).astype(np.float32)
+    for p in op.get_parameters().values():
+        p.grad.zero()
+    y = op(x)
+    loss = F.sum(y * nn.Variable.from_numpy_array(r))
+    loss.forward()
+    loss.backward()
+    analytic_alpha = op._alpha.g.ravel().copy()
+    w = op._ops[0]._W
+    analytic_w = w.g.copy()
+
+    eps = 1e-2
+    for k in range(4):
+        base = op._alpha.d.copy()
+        plus, minus = base.copy(), base.copy()
+        plus.ravel()[k] += eps
+        minus.ravel()[k] -= eps
+        op._alpha.d = plus
+        lp = loss_value(op, x, r)
+        op._alpha.d = minus
+        lm = loss_value(op, x, r)
+        op._alpha.d = base
+        np.testing.assert_allclose(analytic_alpha[k], (lp - lm) / (2 * eps), rtol=2e-2, atol=2e-3)
+
+    for idx in [(0, 0, 1, 1), (1, 1, 0, 2), (1, 0, 2, 0)]:
+        base = w.d.copy()
+        plus, minus = base.copy(), base.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        w.d = plus
+        lp = loss_value(op, x, r)
+        w.d = minus
+        lm = loss_value(op, x, r)
+        w.d = base
+        np.testing.assert_allclose(analytic_w[idx], (lp - lm) / (2 * eps), rtol=2e-2, atol=2e-3)
+    # The gradient of alpha is not trivially zero.
+    assert np.abs(analytic_alpha).max() > 1e-2
+
+
+def test_sample_mode_frequencies_follow_softmax():
+    alpha = np.array([1.0, 0.0, -1.0, 0.5])
+    op = Mo.MixedOp(make_ops(), mode="sample", rng=np.random.RandomState(7))
+    op._alpha.d = alpha.reshape(4, 1, 1, 1, 1)
+    x = nn.Variable((1, 2, 5, 5))
+    n = 3000
+    counts = np.zeros(4)
+    for _ in range(n):
+        op(x)
+        counts[op.active_index] += 1
+    # Chi-square goodness of fit, df = 3: p > 0.001 unless the sampler is wrong
+    # (a sampler off by 3 points on one op fails at this n).
+    _, pvalue = stats.chisquare(counts, n * softmax(alpha))
+    assert pvalue > 1e-3, (counts / n, softmax(alpha))
+
+
+def test_sample_mode_bookkeeping():
+    op = Mo.MixedOp(make_ops(), mode="sample", rng=np.random.RandomState(3))
+    alpha = np.array([0.3, 0.1, -0.2, 0.0])
+    op._alpha.d = alpha.reshape(4, 1, 1, 1, 1)
+    seen = set()
+    for _ in range(40):
+        y = op(make_input())
+        k = op.active_index
+        seen.add(k)
+        expect = softmax(alpha)
+        expect[k] -= 1
+        np.testing.assert_allclose(op._alpha.g.ravel(), expect, rtol=1e-6, atol=1e-7)
+        for j, o in enumerate(op._ops):
+            assert o.need_grad == (j == k)
+        # Only the chosen op's weights are trainable; only it was built.
+        grad_params = op.get_parameters(grad_only=True)
+        assert ("_ops/0/_W" in grad_params) == (k == 0)
+        assert "_alpha" in grad_params
+        if k == 0:
+            y.forward()
+            ref = op._ops[0](make_input())
+            ref.forward()
+            np.testing.assert_allclose(y.d, ref.d)
+    assert seen == {0, 1, 2, 3}
+
+
+def test_sample_mode_same_seed_same_sequence():
+    def draws(seed):
+        op = Mo.MixedOp(make_ops(), mode="sample", rng=np.random.RandomState(seed))
+        x = nn.Variable((1, 2, 5, 5))
+        out = []
+        for _ in range(30):
+            op(x)
+            out.append(op.active_index)
+        return out
+    assert draws(5) == draws(5)
+    assert draws(5) != draws(6)
+    # Without an rng, numpy's global seed makes it repeatable.
+    np.random.seed(11)
+    a = Mo.MixedOp(make_ops(), mode="sample")
+    np.random.seed(11)
+    b = Mo.MixedOp(make_ops(), mode="sample")
+    assert a.rng.randint(1 << 30) == b.rng.randint(1 << 30)
+
+
+def test_max_mode_takes_argmax():
+    op = Mo.MixedOp(make_ops(), mode="max")
+    alpha = np.array([0.1, 0.2, 1.5, 0.0])
+    op._alpha.d = alpha.reshape(4, 1, 1, 1, 1)
+    x = make_input()
+    for _ in range(5):
+        assert op(x) is x  # Identity was chosen
+        assert op.active_index == 2
+    expect = softmax(alpha)
+    expect[2] -= 1
+    np.testing.assert_allclose(op._alpha.g.ravel(), expect, rtol=1e-6)
+    assert [o.need_grad for o in op._ops] == [False, False, True, False]
+
+
+def test_switch_back_to_full_restores_need_grad():
+    op = Mo.MixedOp(make_ops(), mode="max")
+    op._alpha.d = np.array([0, 0, 1.0, 0]).reshape(4, 1, 1, 1, 1)
+    op(make_input())
+    op.mode = "full"
+    op(make_input())
+    assert all(o.need_grad for o in op._ops)
+    assert "_ops/0/_W" in op.get_parameters(grad_only=True)
+
+
+def test_shared_alpha():
+    alpha = Mo.Parameter((4, 1, 1, 1, 1))
+    net = Mo.ModuleList([Mo.MixedOp(make_ops(), alpha=alpha), Mo.MixedOp(make_ops(), alpha=alpha)])
+    assert net[0]._alpha is net[1]._alpha
+    alphas = [p for p in net.get_parameters().values() if p.is_arch]
+    assert len(alphas) == 1
