@@ -35,7 +35,7 @@ setup(
         "cuda": ["nnabla-ext-cuda120"],
         "dev": ["pytest>=7", "hypothesis>=6", "sphinx>=5", "wheel"],
     },
-    entry_points={"console_scripts": ["nnabla-nas=nnabla_nas.cli:main"]},
+    entry_points={"console_scripts": ["nnabla-nas=nnabla_nas.cli:run"]},
     classifiers=[
         "License :: OSI Approved :: Apache Software License",
         "Programming Language :: Python :: 3.8",

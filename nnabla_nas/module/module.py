@@ -123,18 +123,22 @@ class Module:
         """
         params = OrderedDict()
         seen = set()
-        hidden = []
-        for name, module in self.get_modules():
-            if grad_only and (not module.need_grad
-                              or any(name == h or name.startswith(h + "/") for h in hidden)):
-                hidden.append(name)
-                continue
-            for pname, p in module.parameters.items():
-                if id(p) in seen or (grad_only and not p.need_grad):
-                    continue
-                seen.add(id(p))
-                params[f"{name}/{pname}" if name else pname] = p
+        self._collect_parameters("", grad_only, params, seen, set())
         return params
+
+    def _collect_parameters(self, prefix: str, grad_only: bool, params: "OrderedDict",
+                            seen: set, visited: set) -> None:
+        if id(self) in visited or (grad_only and not self.need_grad):
+            return
+        visited.add(id(self))
+        for pname, p in self.parameters.items():
+            if id(p) in seen or (grad_only and not p.need_grad):
+                continue
+            seen.add(id(p))
+            params[f"{prefix}/{pname}" if prefix else pname] = p
+        for name, module in self.modules.items():
+            child = f"{prefix}/{name}" if prefix else name
+            module._collect_parameters(child, grad_only, params, seen, visited)
 
     def apply(self, **attrs) -> "Module":
         """Sets attributes on self and every submodule; returns self.

@@ -94,16 +94,19 @@ def check_kwargs(func: Callable, options: Dict[str, Any], path: str,
         if key not in params:
             raise ConfigError(f"{path}: unknown key '{key}'{suggest(key, params)}; "
                               f"valid keys: {', '.join(sorted(params))}")
-        check_type(f"{path}.{key}", value, params[key].default)
+        check_type(f"{path}.{key}", value, params[key].default, params[key].annotation)
     for key, p in params.items():
         if p.default is inspect.Parameter.empty and key not in options:
             raise ConfigError(f"{path}: missing required key '{key}'")
 
 
-def check_type(path: str, value: Any, default: Any) -> None:
-    """Checks ``value`` against the type of ``default`` (when it has a plain one)."""
+def check_type(path: str, value: Any, default: Any, annotation: Any = None) -> None:
+    """Checks ``value`` against the type of ``default`` (when it has a plain one);
+    a ``float`` annotation makes an integer default accept any number."""
     if default is None or default is inspect.Parameter.empty:
         return
+    if annotation in (float, "float") and isinstance(default, (int, float)):
+        default = float(default)
     if isinstance(default, bool):
         ok, want = isinstance(value, bool), "a boolean"
     elif isinstance(default, (int, float)):

@@ -139,3 +139,10 @@ def test_str_of_nested_model():
     assert "    (conv): Conv(in_channels=3, out_channels=4, kernel=(3, 3)" in text
     assert "  (head): Linear(in_features=64, out_features=2, bias=True)" in text
     assert text.endswith(")")
+
+
+def test_grad_only_respects_root_need_grad():
+    net = Net()
+    net.need_grad = False
+    assert len(net.get_parameters(grad_only=True)) == 0
+    assert len(net.get_parameters()) == 9

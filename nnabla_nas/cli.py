@@ -1,0 +1,92 @@
+"""The ``nnabla-nas`` command (also ``python main.py`` and ``python -m nnabla_nas``)."""
+
+import json
+import os
+import sys
+from typing import List, Optional
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+# hparams that may change between a run and its resumption.
+RUNTIME_KEYS = ("context", "device_id", "type_config", "quiet", "output_path")
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    sys.stderr.write(f"error: {message}\n")
+    return code
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> List[str]:
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        path = f"{prefix}.{key}" if prefix else key
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += _differences(a, b, path)
+        elif a != b and not (prefix == "hparams" and key in RUNTIME_KEYS):
+            keys.append(path)
+    return keys
+
+
+def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
+    """Runs the command line; returns the exit code."""
+    from .utils.cli.args import parse_args
+    args = parse_args(argv, prog)
+    import logging
+    logging.getLogger("nnabla").setLevel(logging.WARNING)  # silence per-file INFO lines
+
+    from .runner.checkpoint import exists as checkpoint_exists
+    from .runner.runner import NonFiniteError
+    from .utils.cli.build import build_run, describe
+    from .utils.cli.config import validate_config
+    from .utils.context import set_context
+    from .utils.io import write_text_atomic
+    from .utils.registry import ConfigError
+
+    try:
+        config = validate_config(args.config_file, args.algorithm)
+        hp = config.hparams
+        # Flags override the config only when given.
+        for flag, key in (("context", "context"), ("device_id", "device_id"),
+                          ("type_config", "type_config"), ("quiet", "quiet")):
+            if getattr(args, flag) is not None:
+                setattr(hp, key, getattr(args, flag))
+        hp.output_path = args.output_path or ""
+        set_context(hp.context, hp.device_id, hp.type_config)
+        run = build_run(config, args.algorithm)
+        if args.check:
+            print(describe(run))
+            return 0
+        resolved = config.to_dict()
+        saved_path = os.path.join(hp.output_path, "config.json")
+        if checkpoint_exists(hp.output_path) and os.path.isfile(saved_path):
+            with open(saved_path) as f:
+                changed = _differences(json.load(f), resolved)
+            if changed:
+                raise ConfigError(f"{hp.output_path} holds a run with a different config "
+                                  f"(differing keys: {', '.join(changed)}); use another "
+                                  f"-o folder or restore the config")
+    except (ConfigError, ValueError, FileNotFoundError) as err:
+        return _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
+
+    os.makedirs(hp.output_path, exist_ok=True)
+    write_text_atomic(saved_path, json.dumps(resolved, indent=2) + "\n")
+    runner = run.runner
+    try:
+        runner.run()
+    except KeyboardInterrupt:
+        runner.reporter.info(f"interrupted; rerun the same command to resume from the last "
+                             f"completed epoch in {hp.output_path}")
+        return EXIT_INTERRUPTED
+    except NonFiniteError as err:
+        runner.reporter.info(f"error: {err}")
+        return EXIT_FAILED
+    finally:
+        runner.close()
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,2 @@
+"""Image classification search spaces: one subpackage per space (``darts``, ...),
+all built on :class:`~nnabla_nas.contrib.classification.base.ClassificationModel`."""

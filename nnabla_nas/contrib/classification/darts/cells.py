@@ -1,0 +1,173 @@
+"""DARTS cells: the search cell (a MixedOp on every edge) and the train cell
+(the operations of a genotype).
+
+A cell reads the outputs of the two previous cells, ``c_{k-2}`` and
+``c_{k-1}``, brings both to ``channels`` channels at its own input resolution
+(a :class:`~.ops.FactorizedReduce` when ``c_{k-2}`` is at twice the
+resolution, i.e. the previous cell was a reduction cell), computes
+``num_nodes`` intermediate nodes, each the sum of edges from the cell inputs
+and earlier nodes, and concatenates the last ``multiplier`` nodes. In a
+reduction cell the edges from the two cell inputs have stride 2.
+
+References:
+    Liu, Simonyan, Yang. DARTS: Differentiable Architecture Search. ICLR 2019.
+"""
+
+from functools import reduce
+from typing import List, Optional, Sequence
+
+import nnabla.functions as F
+import numpy as np
+
+from .... import module as Mo
+from .genotype import CellGenotype, num_edges
+from .ops import CANDIDATES, FactorizedReduce, ReLUConvBN, build_op
+
+
+class Cell(Mo.Module):
+    """Preprocessing and output concatenation common to both cells.
+
+    Args:
+        prev_prev_channels: Channels of ``c_{k-2}``.
+        prev_channels: Channels of ``c_{k-1}``.
+        channels: Channels of every node.
+        reduction: Whether this cell halves the resolution.
+        reduction_prev: Whether the previous cell did (``c_{k-2}`` is then at
+            twice the resolution of ``c_{k-1}``).
+        num_nodes: Number of intermediate nodes.
+        multiplier: Number of last nodes concatenated into the output.
+        affine: Batch normalization with trainable ``_beta``/``_gamma``.
+    """
+
+    def __init__(self, prev_prev_channels: int, prev_channels: int, channels: int,
+                 reduction: bool, reduction_prev: bool, num_nodes: int, multiplier: int,
+                 affine: bool):
+        self._preprocess0 = (FactorizedReduce(prev_prev_channels, channels, affine)
+                             if reduction_prev else
+                             ReLUConvBN(prev_prev_channels, channels, 1, 1, 0, affine))
+        self._preprocess1 = ReLUConvBN(prev_channels, channels, 1, 1, 0, affine)
+        self.reduction = reduction
+        self._num_nodes, self._multiplier = num_nodes, multiplier
+
+    def stride(self, input_index: int) -> int:
+        """Stride of an edge reading state ``input_index``."""
+        return 2 if self.reduction and input_index < 2 else 1
+
+    def call(self, s0, s1):
+        states = [self._preprocess0(s0), self._preprocess1(s1)]
+        for node in range(self._num_nodes):
+            states.append(reduce(F.add2, self._node_inputs(node, states)))
+        return F.concatenate(*states[-self._multiplier:], axis=1)
+
+    def _node_inputs(self, node: int, states: List) -> List:
+        """The edge outputs summed into intermediate node ``node``."""
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return (f"reduction={self.reduction}, num_nodes={self._num_nodes}, "
+                f"multiplier={self._multiplier}")
+
+
+class SearchCell(Cell):
+    """A cell with a :class:`~nnabla_nas.module.MixedOp` over all
+    :data:`~.ops.CANDIDATES` on each of the ``2 + i`` inputs of node ``i``.
+
+    Batch normalization has no affine parameters (as in DARTS' search).
+
+    Args:
+        prev_prev_channels: Channels of ``c_{k-2}``.
+        prev_channels: Channels of ``c_{k-1}``.
+        channels: Channels of every node.
+        reduction: Whether this cell halves the resolution.
+        reduction_prev: Whether the previous cell did.
+        num_nodes: Number of intermediate nodes.
+        multiplier: Number of last nodes concatenated into the output.
+        mode: MixedOp mode, ``full``, ``sample`` or ``max``.
+        alphas: One ``alpha`` Parameter per edge, shared with other cells;
+            None gives this cell its own.
+    """
+
+    def __init__(self, prev_prev_channels: int, prev_channels: int, channels: int,
+                 reduction: bool, reduction_prev: bool, num_nodes: int, multiplier: int,
+                 mode: str = "full", alphas: Optional[Sequence[Mo.Parameter]] = None):
+        super().__init__(prev_prev_channels, prev_channels, channels, reduction,
+                         reduction_prev, num_nodes, multiplier, affine=False)
+        if alphas is None:
+            alphas = [None] * num_edges(num_nodes)
+        assert len(alphas) == num_edges(num_nodes), "one alpha per edge"
+        edges = ((node, j) for node in range(num_nodes) for j in range(node + 2))
+        self._mixed = Mo.ModuleList(
+            Mo.MixedOp([build_op(name, channels, self.stride(j), search=True)
+                        for name in CANDIDATES], mode=mode, alpha=alpha)
+            for (node, j), alpha in zip(edges, alphas))
+
+    def _node_inputs(self, node: int, states: List) -> List:
+        start = num_edges(node)
+        return [self._mixed[start + j](h) for j, h in enumerate(states)]
+
+    def probabilities(self) -> np.ndarray:
+        """``(num_edges, len(CANDIDATES))``: softmax of each edge's alpha."""
+        return np.stack([op.probabilities() for op in self._mixed])
+
+
+class DropPath(Mo.Module):
+    """Zeros the whole output of an edge for each sample with probability
+    :attr:`drop_prob` in training, scaling kept samples by ``1 / (1 - drop_prob)``;
+    the identity when not training. Each call draws a new mask (``F.rand``),
+    and each forward pass redraws it.
+
+    Args:
+        drop_prob: Probability of dropping, in ``[0, 1)``.
+
+    References:
+        Larsson, Maire, Shakhnarovich. FractalNet: Ultra-Deep Neural Networks
+        without Residuals. ICLR 2017.
+    """
+
+    def __init__(self, drop_prob: float = 0.0):
+        self.drop_prob = drop_prob
+
+    def call(self, input):
+        if not self.training or self.drop_prob <= 0:
+            return input
+        keep = 1.0 - self.drop_prob
+        noise = F.rand(shape=(input.shape[0],) + (1,) * (len(input.shape) - 1))
+        mask = F.greater_equal_scalar(noise, self.drop_prob)
+        return input * mask * (1.0 / keep)
+
+    def extra_repr(self) -> str:
+        return f"drop_prob={self.drop_prob}"
+
+
+class TrainCell(Cell):
+    """A cell whose edges are the operations of a genotype, with affine batch
+    normalization. Edges other than the identity go through :class:`DropPath`.
+
+    Args:
+        genotype: One list of ``{"op", "input"}`` edges per node (checked by
+            :func:`~.genotype.load_genotype`).
+        prev_prev_channels: Channels of ``c_{k-2}``.
+        prev_channels: Channels of ``c_{k-1}``.
+        channels: Channels of every node.
+        reduction: Whether this cell halves the resolution.
+        reduction_prev: Whether the previous cell did.
+        multiplier: Number of last nodes concatenated into the output.
+    """
+
+    def __init__(self, genotype: CellGenotype, prev_prev_channels: int, prev_channels: int,
+                 channels: int, reduction: bool, reduction_prev: bool, multiplier: int):
+        super().__init__(prev_prev_channels, prev_channels, channels, reduction,
+                         reduction_prev, len(genotype), multiplier, affine=True)
+        self._inputs = [[edge["input"] for edge in edges] for edges in genotype]
+        self._edges = Mo.ModuleList(
+            Mo.ModuleList(build_op(edge["op"], channels, self.stride(edge["input"]),
+                                   search=False) for edge in edges)
+            for edges in genotype)
+        self._drop_path = DropPath()
+
+    def _node_inputs(self, node: int, states: List) -> List:
+        outputs = []
+        for op, j in zip(self._edges[node], self._inputs[node]):
+            y = op(states[j])
+            outputs.append(y if isinstance(op, Mo.Identity) else self._drop_path(y))
+        return outputs

@@ -1,0 +1,167 @@
+"""The DARTS candidate operations and the blocks they are made of.
+
+Every candidate maps ``(N, C, H, W)`` to ``(N, C, H, W)`` at stride 1 and to
+``(N, C, ceil(H/2), ceil(W/2))`` at stride 2. Convolutions are ReLU-conv-BN
+blocks. In the search network (``search=True``) batch normalization has no
+affine parameters (``fix_parameters=True``) and, as in DARTS'
+``model_search.py``, the pooling candidates are followed by one; the train
+network uses affine batch normalization and bare pooling.
+
+References:
+    Liu, Simonyan, Yang. DARTS: Differentiable Architecture Search. ICLR 2019.
+"""
+
+from typing import Callable
+
+import nnabla.functions as F
+
+from .... import module as Mo
+from ....utils.registry import Registry
+
+#: Candidate operation names, in MixedOp index order.
+CANDIDATES = ("dil_conv_3x3", "dil_conv_5x5", "sep_conv_3x3", "sep_conv_5x5",
+              "max_pool_3x3", "avg_pool_3x3", "skip_connect", "none")
+
+#: Name -> builder ``(channels, stride, search) -> Module``.
+OPS = Registry("DARTS operation")
+
+
+def batch_norm(channels: int, affine: bool) -> Mo.BatchNormalization:
+    """Batch normalization over the channels of an NCHW input; ``affine=False``
+    fixes ``_beta``/``_gamma`` at 0/1 (``fix_parameters=True``)."""
+    return Mo.BatchNormalization(channels, 4, fix_parameters=not affine)
+
+
+class ReLUConvBN(Mo.Sequential):
+    """ReLU, bias-free ``kernel x kernel`` convolution, batch normalization.
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels.
+        kernel: Square kernel size.
+        stride: Stride.
+        pad: Padding on each side.
+        affine: Batch normalization with trainable ``_beta``/``_gamma``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int = 1,
+                 stride: int = 1, pad: int = 0, affine: bool = True):
+        super().__init__(
+            Mo.ReLU(),
+            Mo.Conv(in_channels, out_channels, (kernel, kernel), pad=(pad, pad),
+                    stride=(stride, stride), with_bias=False),
+            batch_norm(out_channels, affine))
+
+
+class DilConv(Mo.Sequential):
+    """ReLU, depthwise (dilated) convolution, pointwise convolution, batch norm.
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels.
+        kernel: Square kernel size of the depthwise convolution.
+        stride: Stride of the depthwise convolution.
+        pad: Padding on each side.
+        dilation: Dilation of the depthwise convolution.
+        affine: Batch normalization with trainable ``_beta``/``_gamma``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int,
+                 pad: int, dilation: int = 1, affine: bool = True):
+        super().__init__(
+            Mo.ReLU(),
+            Mo.DwConv(in_channels, (kernel, kernel), pad=(pad, pad), stride=(stride, stride),
+                      dilation=(dilation, dilation), with_bias=False),
+            Mo.Conv(in_channels, out_channels, (1, 1), with_bias=False),
+            batch_norm(out_channels, affine))
+
+
+class SepConv(Mo.Sequential):
+    """Separable convolution: two stacked :class:`DilConv` without dilation,
+    the first one strided.
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels.
+        kernel: Square kernel size.
+        stride: Stride of the first depthwise convolution.
+        pad: Padding on each side.
+        affine: Batch normalization with trainable ``_beta``/``_gamma``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int,
+                 pad: int, affine: bool = True):
+        super().__init__(
+            DilConv(in_channels, in_channels, kernel, stride, pad, 1, affine),
+            DilConv(in_channels, out_channels, kernel, 1, pad, 1, affine))
+
+
+class FactorizedReduce(Mo.Module):
+    """Halves the resolution without losing pixels: ReLU, then two stride-2
+    1x1 convolutions, one on the input and one on the input shifted by one
+    pixel, concatenated along channels, then batch normalization.
+
+    The shifted input is zero-padded at the bottom/right, so any ``H, W``
+    (odd ones too) gives ``ceil(H/2), ceil(W/2)``; for even sizes this is
+    DARTS' ``x[:, :, 1:, 1:]``.
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels (the two halves get ``out // 2`` and the rest).
+        affine: Batch normalization with trainable ``_beta``/``_gamma``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, affine: bool = True):
+        half = out_channels // 2
+        if half == 0:
+            raise ValueError(f"FactorizedReduce needs out_channels >= 2, got {out_channels}")
+        self._relu = Mo.ReLU()
+        self._conv_1 = Mo.Conv(in_channels, half, (1, 1), stride=(2, 2), with_bias=False)
+        self._conv_2 = Mo.Conv(in_channels, out_channels - half, (1, 1), stride=(2, 2),
+                               with_bias=False)
+        self._bn = batch_norm(out_channels, affine)
+
+    def call(self, input):
+        x = self._relu(input)
+        shifted = F.slice(F.pad(x, (0, 1, 0, 1)), start=(0, 0, 1, 1),
+                          stop=tuple(x.shape[:2]) + (x.shape[2] + 1, x.shape[3] + 1))
+        return self._bn(F.concatenate(self._conv_1(x), self._conv_2(shifted), axis=1))
+
+
+def _pool(pool: Callable[[int], Mo.Module]) -> Callable[[int, int, bool], Mo.Module]:
+    def build(channels: int, stride: int, search: bool) -> Mo.Module:
+        op = pool(stride)
+        return Mo.Sequential(op, batch_norm(channels, affine=False)) if search else op
+    return build
+
+
+def _register(name: str, build: Callable[[int, int, bool], Mo.Module]) -> None:
+    OPS.register(name)(build)
+
+
+_register("dil_conv_3x3", lambda c, s, search: DilConv(c, c, 3, s, 2, 2, not search))
+_register("dil_conv_5x5", lambda c, s, search: DilConv(c, c, 5, s, 4, 2, not search))
+_register("sep_conv_3x3", lambda c, s, search: SepConv(c, c, 3, s, 1, not search))
+_register("sep_conv_5x5", lambda c, s, search: SepConv(c, c, 5, s, 2, not search))
+_register("max_pool_3x3", _pool(lambda s: Mo.MaxPool((3, 3), stride=(s, s), pad=(1, 1))))
+_register("avg_pool_3x3", _pool(lambda s: Mo.AvgPool((3, 3), stride=(s, s), pad=(1, 1),
+                                                      including_pad=False)))
+_register("skip_connect", lambda c, s, search: (
+    Mo.Identity() if s == 1 else FactorizedReduce(c, c, not search)))
+_register("none", lambda c, s, search: Mo.Zero(stride=(s, s)))
+assert tuple(OPS.names()) == tuple(sorted(CANDIDATES)), "CANDIDATES and OPS disagree"
+
+
+def build_op(name: str, channels: int, stride: int, search: bool) -> Mo.Module:
+    """Builds the candidate ``name``.
+
+    Args:
+        name: One of :data:`CANDIDATES`.
+        channels: Input and output channels.
+        stride: 1, or 2 in a reduction cell's edges from the cell inputs.
+        search: Search-network variant (non-affine batch norm, pooling + batch norm).
+
+    Raises:
+        ValueError: For an unknown name (the message lists the valid ones).
+    """
+    return OPS.get(name)(channels, stride, search)

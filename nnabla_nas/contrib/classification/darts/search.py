@@ -1,0 +1,117 @@
+"""`SearchNet`: the DARTS cell search space.
+
+References:
+    Liu, Simonyan, Yang. DARTS: Differentiable Architecture Search. ICLR 2019.
+    Cai, Zhu, Han. ProxylessNAS: Direct Neural Architecture Search on Target
+    Task and Hardware. ICLR 2019.
+"""
+
+import os
+from typing import Optional
+
+import numpy as np
+
+from .... import module as Mo
+from ....module.mixedop import MODES
+from ....utils.visualize import draw_cell, write_dot
+from .cells import SearchCell
+from .genotype import CELL_TYPES, Genotype, make_genotype, num_edges, save_genotype
+from .network import DartsNetwork, cell_specs, check_sizes
+from .ops import CANDIDATES
+
+
+class SearchNet(DartsNetwork):
+    """The DARTS search network: a stack of :class:`~.cells.SearchCell`, with
+    reduction cells at ``num_cells // 3`` and ``2 * num_cells // 3``.
+
+    Each edge of a cell is a :class:`~nnabla_nas.module.MixedOp` over
+    :data:`~.ops.CANDIDATES` with an ``alpha`` of shape ``(8, 1, 1, 1, 1)``
+    (zeros at the start: uniform over the operations).
+
+    Args:
+        in_channels: Channels of the input images.
+        init_channels: Channels of the nodes of the first cells (doubled at
+            each reduction cell).
+        num_cells: Number of cells.
+        num_classes: Number of classes.
+        num_choices: Intermediate nodes per cell.
+        multiplier: Number of last nodes concatenated into a cell's output.
+        mode: MixedOp mode for every edge: ``full`` (DARTS), ``sample``
+            (ProxylessNAS) or ``max``.
+        shared: One set of alphas for all normal cells and one for all
+            reduction cells (:attr:`alpha_normal`, :attr:`alpha_reduce`,
+            ``num_edges`` each); otherwise each cell has its own.
+        stem_multiplier: The stem outputs ``stem_multiplier * init_channels``
+            channels.
+
+    Raises:
+        ValueError: For a non-positive size, a ``multiplier`` outside
+            ``1..num_choices`` or an unknown ``mode``.
+    """
+
+    def __init__(self, in_channels: int, init_channels: int, num_cells: int,
+                 num_classes: int, num_choices: int = 4, multiplier: int = 4,
+                 mode: str = "full", shared: bool = False, stem_multiplier: int = 3):
+        check_sizes(num_choices, multiplier, in_channels=in_channels,
+                    init_channels=init_channels, num_cells=num_cells,
+                    num_classes=num_classes, stem_multiplier=stem_multiplier)
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self._num_choices, self._shared = num_choices, shared
+        if shared:
+            self.alpha_normal = self._new_alphas()
+            self.alpha_reduce = self._new_alphas()
+        stem_channels = stem_multiplier * init_channels
+        specs = cell_specs(stem_channels, init_channels, num_cells, multiplier)
+        cells = [SearchCell(*spec, num_nodes=num_choices, multiplier=multiplier, mode=mode,
+                            alphas=self._shared_alphas(spec.reduction))
+                 for spec in specs]
+        self._build(in_channels, stem_channels, cells, multiplier * specs[-1].channels,
+                    num_classes)
+
+    def _new_alphas(self) -> Mo.ParameterList:
+        alphas = Mo.ParameterList(Mo.Parameter((len(CANDIDATES), 1, 1, 1, 1))
+                                  for _ in range(num_edges(self._num_choices)))
+        for alpha in alphas:
+            alpha.is_arch = True      # also when no cell of this type uses it
+        return alphas
+
+    def _shared_alphas(self, reduction: bool) -> Optional[Mo.ParameterList]:
+        if not self._shared:
+            return None
+        return self.alpha_reduce if reduction else self.alpha_normal
+
+    def call(self, input):
+        return self._classify(self._features(input)[0])
+
+    def genotype(self) -> Genotype:
+        """The genotype of the current alphas (layout in :mod:`.genotype`).
+
+        For each cell type the edge probabilities are the softmaxes of the
+        alphas; without sharing, the mean of those softmaxes over all cells of
+        that type. A cell type absent from the stack (e.g. ``normal`` with
+        ``num_cells=2``) gets uniform probabilities.
+        """
+        probs = {}
+        for cell_type in CELL_TYPES:
+            cells = [c for c in self.cells if c.reduction == (cell_type == "reduce")]
+            probs[cell_type] = (np.mean([c.probabilities() for c in cells], axis=0) if cells
+                                else np.full((num_edges(self._num_choices), len(CANDIDATES)),
+                                             1.0 / len(CANDIDATES)))
+        return make_genotype(probs["normal"], probs["reduce"], self._num_choices)
+
+    def save_arch(self, folder: str) -> None:
+        """Writes to ``folder``: ``arch.h5`` (the alphas), ``arch.json`` (the
+        :meth:`genotype`), and per cell type a picture ``normal.png`` /
+        ``reduce.png`` and a Graphviz file ``normal.dot`` / ``reduce.dot``.
+        Every file is written atomically."""
+        super().save_arch(folder)
+        genotype = self.genotype()
+        save_genotype(genotype, os.path.join(folder, "arch.json"))
+        for cell_type in CELL_TYPES:
+            draw_cell(genotype[cell_type], os.path.join(folder, f"{cell_type}.png"),
+                      title=f"{cell_type} cell")
+            write_dot(genotype[cell_type], os.path.join(folder, f"{cell_type}.dot"))
+
+    def extra_repr(self) -> str:
+        return f"num_choices={self._num_choices}, shared={self._shared}"

@@ -1,0 +1,129 @@
+"""`DataLoader`: fixed-size, resumable mini-batches from in-memory images."""
+
+import math
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .transforms import Augment, normalize
+
+
+class DataLoader:
+    """Streams normalised mini-batches over a set of uint8 images.
+
+    :meth:`next` always returns exactly ``batch_size`` items, so the compute
+    graph keeps one shape: it walks through a permutation of the images and,
+    when the permutation runs out, continues with the next epoch's
+    permutation. Every image is therefore used exactly once per ``size``
+    consecutive samples. :meth:`epoch` is one ordered pass for evaluation.
+
+    The loader owns its random state (shuffling and augmentation), so the same
+    seed gives the same batches, and :meth:`state_dict` captures everything
+    needed to resume exactly where it stopped.
+
+    Args:
+        images: uint8 images ``(N, H, W, C)``.
+        labels: Integer labels ``(N,)``.
+        batch_size: Number of items per :meth:`next` batch.
+        shuffle: Whether each epoch visits the images in a random order.
+        augment: ``(batch, rng) -> batch`` applied to uint8 batches by
+            :meth:`next`, or ``None``.
+        mean: Per-channel mean on the 0..1 scale.
+        std: Per-channel standard deviation on the 0..1 scale.
+        rng: Seed (or random state) of the loader's own
+            ``np.random.RandomState``.
+
+    Raises:
+        ValueError: If shapes disagree or there are fewer images than
+            ``batch_size``.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int,
+                 shuffle: bool = False, augment: Optional[Augment] = None,
+                 mean: Sequence[float] = (0.0,), std: Sequence[float] = (1.0,),
+                 rng: Union[int, np.random.RandomState, None] = 0):
+        if images.ndim != 4 or len(labels) != len(images):
+            raise ValueError(f"expected images (N, H, W, C) and labels (N,), got "
+                             f"{images.shape} and {np.shape(labels)}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if len(images) < batch_size:
+            raise ValueError(f"only {len(images)} images for a batch size of {batch_size}; "
+                             "lower the batch size or enlarge this split")
+        self._images = images
+        self._labels = np.asarray(labels, dtype=np.int32).reshape(-1, 1)
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.augment = augment
+        self.mean = tuple(mean)
+        self.std = tuple(std)
+        self.rng = rng if isinstance(rng, np.random.RandomState) else np.random.RandomState(rng)
+        self._perm = self._new_permutation()
+        self._pos = 0
+
+    @property
+    def size(self) -> int:
+        """Number of images."""
+        return len(self._images)
+
+    @property
+    def shape(self) -> Tuple[int, int, int]:
+        """Shape ``(C, H, W)`` of one input."""
+        _, h, w, c = self._images.shape
+        return (c, h, w)
+
+    def __len__(self) -> int:
+        """Steps per epoch, ``ceil(size / batch_size)``."""
+        return math.ceil(self.size / self.batch_size)
+
+    def _new_permutation(self) -> np.ndarray:
+        return self.rng.permutation(self.size) if self.shuffle else np.arange(self.size)
+
+    def next(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The next batch: x float32 ``(B, C, H, W)`` normalised, y int32 ``(B, 1)``."""
+        chunks, need = [], self.batch_size
+        while need:
+            if self._pos == self.size:
+                self._perm, self._pos = self._new_permutation(), 0
+            take = self._perm[self._pos:self._pos + need]
+            self._pos += len(take)
+            need -= len(take)
+            chunks.append(take)
+        index = np.concatenate(chunks)
+        batch = self._images[index]
+        if self.augment is not None:
+            batch = self.augment(batch, self.rng)
+        return normalize(batch, self.mean, self.std), self._labels[index]
+
+    def epoch(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+        """One ordered pass without augmentation; the last batch may be smaller.
+
+        It does not touch the random state or the position of :meth:`next`.
+        """
+        for start in range(0, self.size, self.batch_size):
+            stop = start + self.batch_size
+            yield (normalize(self._images[start:stop], self.mean, self.std),
+                   self._labels[start:stop])
+
+    def state_dict(self) -> Dict[str, Any]:
+        """Position, permutation and random state, as plain JSON-able Python."""
+        name, keys, pos, has_gauss, gauss = self.rng.get_state()
+        return {"rng": [name, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
+                "position": int(self._pos),
+                "permutation": self._perm.tolist()}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restores a :meth:`state_dict` so the following batches are the same.
+
+        Raises:
+            ValueError: If the state belongs to a loader of another size.
+        """
+        perm = np.asarray(state["permutation"], dtype=np.int64)
+        pos = int(state["position"])
+        if (perm.shape != (self.size,) or not 0 <= pos <= self.size
+                or not np.array_equal(np.sort(perm), np.arange(self.size))):
+            raise ValueError(f"loader state is for {len(perm)} images at position {pos}, "
+                             f"this loader has {self.size} images")
+        name, keys, rng_pos, has_gauss, gauss = state["rng"]
+        self.rng.set_state((name, np.asarray(keys, dtype=np.uint32), rng_pos, has_gauss, gauss))
+        self._perm, self._pos = perm, pos

@@ -1,0 +1,162 @@
+"""`Optimizer`: an nnabla solver with weight decay, global-norm gradient clipping,
+a learning-rate schedule and solver state that survives re-registration."""
+
+import os
+from collections import OrderedDict
+from typing import Dict, Optional
+
+import nnabla as nn
+import numpy as np
+
+from ..utils.io import atomic_path
+from ..utils.registry import ConfigError, accepted_keys, check_kwargs
+from .registry import SCHEDULERS, SOLVERS
+
+# Scheduler arguments the optimizer fills in itself when the config omits them.
+_AUTO_SCHEDULER_ARGS = ("init_lr", "max_iter")
+
+
+class Optimizer:
+    """Wraps an :mod:`nnabla.solvers` solver.
+
+    Args:
+        retain_state: Kept for compatibility; solver state is always retained
+            across :meth:`set_parameters` calls.
+        weight_decay: L2 weight decay applied before each update (0 = none).
+        grad_clip: Clip the global gradient norm of the registered parameters
+            to this value before each update (None = no clipping).
+        lr_scheduler: Name of an :mod:`nnabla.utils.learning_rate_scheduler`
+            class, e.g. ``"CosineScheduler"``; None keeps the learning rate.
+        lr_scheduler_args: Arguments of the scheduler; ``init_lr`` defaults to
+            ``lr`` and ``max_iter`` to ``max_iter`` below.
+        name: Solver name in :mod:`nnabla.solvers` (``Sgd``, ``Momentum``, ``Adam``...).
+        max_iter: Total number of updates, for schedulers that need it.
+        path: Key path in the config, for error messages.
+        **kwargs: Solver arguments (``lr`` or ``alpha`` for Adam, ``momentum``...).
+
+    Raises:
+        ConfigError: Unknown solver or scheduler name, or bad arguments.
+    """
+
+    def __init__(self, retain_state: bool = False, weight_decay: Optional[float] = None,
+                 grad_clip: Optional[float] = None, lr_scheduler: Optional[str] = None,
+                 lr_scheduler_args: Optional[dict] = None, name: str = "Sgd",
+                 max_iter: int = 1, path: str = "optimizer", **kwargs):
+        solver_cls = SOLVERS.get(name, f"{path}.name")
+        kwargs = dict(kwargs)
+        # nnabla's Adam-family solvers call the learning rate `alpha`.
+        solver_keys = accepted_keys(solver_cls)
+        if "lr" in kwargs and "lr" not in solver_keys and "alpha" in solver_keys:
+            kwargs["alpha"] = kwargs.pop("lr")
+        check_kwargs(solver_cls, kwargs, path)
+        self._solver = solver_cls(**kwargs)
+        self.name = name
+        self.weight_decay = weight_decay or 0.0
+        self.grad_clip = grad_clip
+        self._scheduler = None
+        if lr_scheduler is not None:
+            sched_cls = SCHEDULERS.get(lr_scheduler, f"{path}.lr_scheduler")
+            args = dict(lr_scheduler_args or {})
+            auto = {"init_lr": self._solver.learning_rate(), "max_iter": max_iter}
+            for key in _AUTO_SCHEDULER_ARGS:
+                if key in accepted_keys(sched_cls):
+                    args.setdefault(key, auto[key])
+            check_kwargs(sched_cls, args, f"{path}.lr_scheduler_args")
+            self._scheduler = sched_cls(**args)
+        self.iteration = 0
+        self._all: "OrderedDict[str, nn.Variable]" = OrderedDict()
+        self._stash: Dict[str, object] = {}
+
+    # -- parameters ------------------------------------------------------------
+    def set_parameters(self, params: Dict[str, nn.Variable], **_ignored) -> None:
+        """Makes ``params`` the set of parameters the next update changes.
+
+        Parameters that leave the set keep their solver state (momentum, Adam
+        moments and step count), which is restored when they come back, so a
+        sampled search that re-registers the active path every step does not
+        reset the solver.
+        """
+        current = set(self._solver.get_parameters())
+        wanted = OrderedDict(params)
+        leaving = [k for k in current if k not in wanted]
+        if leaving:
+            states = self._solver.get_states()
+            for key in leaving:
+                self._stash[key] = states[key]
+            self._solver.remove_parameters(leaving)
+        arriving = OrderedDict((k, v) for k, v in wanted.items() if k not in current)
+        if arriving:
+            self._solver.set_parameters(arriving, reset=False, retain_state=True)
+            back = {k: self._stash.pop(k) for k in arriving if k in self._stash}
+            if back:
+                self._solver.set_states(back)
+        self._all.update(wanted)
+
+    def get_parameters(self) -> Dict[str, nn.Variable]:
+        """The parameters the next update changes."""
+        return self._solver.get_parameters()
+
+    # -- updating --------------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Sets the gradients of the registered parameters to zero."""
+        self._solver.zero_grad()
+
+    def learning_rate(self) -> float:
+        """The learning rate the next update uses."""
+        if self._scheduler is not None:
+            return float(self._scheduler.get_learning_rate(self.iteration))
+        return float(self._solver.learning_rate())
+
+    def grad_norm(self) -> float:
+        """Global L2 norm of the registered parameters' gradients."""
+        return float(np.sqrt(sum(float(np.sum(np.square(p.g)))
+                                 for p in self._solver.get_parameters().values())))
+
+    def update(self) -> None:
+        """Clips, decays, schedules and applies one update."""
+        if self.grad_clip is not None:
+            norm = self.grad_norm()
+            if norm > self.grad_clip:
+                self._solver.scale_grad(self.grad_clip / (norm + 1e-12))
+        if self.weight_decay:
+            self._solver.weight_decay(self.weight_decay)
+        self._solver.set_learning_rate(self.learning_rate())
+        self._solver.update()
+        self.iteration += 1
+
+    # -- state -----------------------------------------------------------------
+    def save(self, path: str) -> None:
+        """Writes the solver states of every parameter ever registered (``.h5``),
+        atomically, and the iteration counter beside them."""
+        active = OrderedDict(self._solver.get_parameters())
+        self.set_parameters(self._all)
+        try:
+            with atomic_path(path) as tmp:
+                self._solver.save_states(tmp)
+        finally:
+            self.set_parameters(active)
+
+    def load(self, path: str, iteration: int) -> None:
+        """Restores states written by :meth:`save` and the iteration counter."""
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"solver state file '{path}' does not exist")
+        active = OrderedDict(self._solver.get_parameters())
+        self.set_parameters(self._all)
+        self._solver.load_states(path)
+        self.set_parameters(active)
+        self.iteration = int(iteration)
+
+    def __repr__(self) -> str:
+        return (f"Optimizer(name={self.name}, lr={self.learning_rate():g}, "
+                f"weight_decay={self.weight_decay}, grad_clip={self.grad_clip})")
+
+
+def check_optimizer_config(options: dict, path: str) -> None:
+    """Validates one optimizer section without building it.
+
+    Raises:
+        ConfigError: With the key path, for any bad name or argument.
+    """
+    if not isinstance(options, dict):
+        raise ConfigError(f"{path}: expected an object, got {options!r}")
+    Optimizer(**dict(options), path=path)

@@ -1,0 +1,193 @@
+"""`Runner`: the base of the searchers and the trainer.
+
+It owns what every algorithm shares: building (and caching) graphs, one
+gradient-accumulating step, evaluation, reporting and checkpoints. The
+algorithms in ``searcher/`` and ``trainer/`` only write their loop.
+"""
+
+import contextlib
+import json
+import os
+import time
+from typing import Dict, Iterable, List, Optional
+
+import nnabla as nn
+import numpy as np
+
+from ..optimizer import Optimizer
+from ..utils.cli.hparams import Hparams
+from ..utils.reporter import Reporter
+from . import checkpoint
+from .graph import Graph, build_graph
+
+
+class NonFiniteError(RuntimeError):
+    """A loss or architecture weight became NaN or infinite."""
+
+
+class Meter:
+    """Running mean of (loss, error) pairs."""
+
+    def __init__(self):
+        self.values: List[tuple] = []
+
+    def add(self, loss: float, error: float) -> None:
+        self.values.append((loss, error))
+
+    def mean(self) -> Dict[str, float]:
+        if not self.values:
+            return {"loss": float("nan"), "error": float("nan")}
+        loss, error = np.mean(self.values, axis=0)
+        return {"loss": float(loss), "error": float(error)}
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+
+@contextlib.contextmanager
+def frozen(params: Iterable[nn.Variable]):
+    """Sets ``need_grad=False`` on ``params`` inside the block, then restores it.
+
+    nnabla decides at backward time which gradients to compute, so freezing
+    parameters of an already built graph skips their gradient computation.
+    """
+    params = list(params)
+    flags = [p.need_grad for p in params]
+    for p in params:
+        p.need_grad = False
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags):
+            p.need_grad = flag
+
+
+class Runner:
+    """Base class of :class:`Searcher` and :class:`Trainer`.
+
+    Args:
+        model: A :class:`~nnabla_nas.contrib.model.Model`.
+        optimizer: Name (``train``, ``valid``, ``warmup``) -> :class:`Optimizer`.
+        dataloader: Split name (``train``, ``valid``, ``test``) -> data loader
+            with ``next()``, ``epoch()``, ``__len__``, ``size``.
+        args: The run's :class:`Hparams` (``output_path`` must be set).
+    """
+
+    #: Rebuild graphs every step (sampled paths) instead of caching them.
+    dynamic_graph = False
+
+    def __init__(self, model, optimizer: Dict[str, Optimizer], dataloader: Dict[str, object],
+                 args: Hparams):
+        self.model = model
+        self.optimizer = optimizer
+        self.dataloader = dataloader
+        self.args = args
+        self.output_path = args.output_path
+        self._reporter: Optional[Reporter] = None
+        self.input_shape = tuple(args.input_shapes[0]) if args.input_shapes else \
+            tuple(dataloader["train"].shape)
+        self.epoch = 0  # epochs completed
+        self._graphs: Dict[tuple, Graph] = {}
+
+    @property
+    def reporter(self) -> Reporter:
+        """The run's reporter; creates the output folder on first use."""
+        if self._reporter is None:
+            if not self.output_path:
+                raise ValueError("args.output_path must name the run's output folder")
+            os.makedirs(self.output_path, exist_ok=True)
+            self._reporter = Reporter(self.output_path, quiet=self.args.quiet)
+        return self._reporter
+
+    def close(self) -> None:
+        """Closes the run's files."""
+        if self._reporter is not None:
+            self._reporter.close()
+            self._reporter = None
+
+    # -- graphs ----------------------------------------------------------------
+    def graph(self, key: str, batch_size: int, training: bool) -> Graph:
+        """The graph for ``key`` at ``batch_size``, built once unless dynamic."""
+        self.model.apply(training=training)
+        cache_key = (key, batch_size, training)
+        if self.dynamic_graph or cache_key not in self._graphs:
+            self._graphs[cache_key] = build_graph(self.model, batch_size, self.input_shape,
+                                                  self.args.loss_weights)
+        return self._graphs[cache_key]
+
+    def accumulate(self, key: str, split: str, n_accum: int, training: bool = True):
+        """Forward/backward ``n_accum`` mini-batches of ``split``, accumulating
+        gradients scaled by ``1/n_accum``; returns mean loss and error."""
+        loader = self.dataloader[split]
+        graph = self.graph(key, loader.batch_size, training)
+        loss_sum = err_sum = 0.0
+        for _ in range(n_accum):
+            graph.feed(loader.next())
+            loss, err = graph.forward()
+            self.check_finite(loss, f"{split} loss")
+            graph.loss.backward(1.0 / n_accum, clear_buffer=True)
+            loss_sum += loss
+            err_sum += err
+        return loss_sum / n_accum, err_sum / n_accum
+
+    def evaluate(self, split: str) -> Dict[str, float]:
+        """Loss and error over one ordered pass of ``split`` in inference mode."""
+        loader = self.dataloader[split]
+        total = loss_sum = err_sum = 0
+        with nn.no_grad():
+            for batch in loader.epoch():
+                n = len(batch[0])
+                graph = self.graph(f"eval-{split}", n, training=False)
+                graph.feed(batch)
+                loss, err = graph.forward(clear_no_need_grad=False)
+                loss_sum += loss * n
+                err_sum += err * n
+                total += n
+        self.model.apply(training=True)
+        return {"loss": loss_sum / total, "error": err_sum / total}
+
+    def check_finite(self, value: float, what: str) -> None:
+        """Raises :class:`NonFiniteError` naming the epoch and quantity."""
+        if not np.isfinite(value):
+            raise NonFiniteError(f"{what} is {value} at epoch {self.epoch + 1}; the last "
+                                 f"good checkpoint is kept in {self.output_path}")
+
+    def steps_per_epoch(self, split: str = "train", batch_size: Optional[int] = None) -> int:
+        """Updates per epoch so that every image of ``split`` is used once."""
+        batch_size = batch_size or self.args.batch_size_train
+        return max(1, -(-self.dataloader[split].size // batch_size))
+
+    def optimizer_parameters(self, name: str) -> Dict[str, nn.Variable]:
+        """Every parameter optimizer ``name`` may update (arch ones for ``valid``)."""
+        if name == "valid":
+            return self.model.get_arch_parameters()
+        return {k: p for k, p in self.model.get_net_parameters().items() if p.need_grad}
+
+    # -- state -------------------------------------------------------------------
+    def state(self) -> dict:
+        """Algorithm-specific JSON-able state for the checkpoint (override)."""
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        """Restores :meth:`state` (override)."""
+
+    def save_checkpoint(self) -> None:
+        """Writes the checkpoint of the epochs completed so far."""
+        checkpoint.save(self)
+
+    def resume(self) -> bool:
+        """Loads the checkpoint in the output folder if there is one."""
+        return checkpoint.load(self)
+
+    def write_json(self, name: str, data: dict) -> None:
+        """Writes ``name`` in the output folder atomically."""
+        from ..utils.io import write_text_atomic
+        write_text_atomic(os.path.join(self.output_path, name), json.dumps(data, indent=2) + "\n")
+
+    def run(self) -> dict:
+        """Runs the algorithm; returns a summary dict."""
+        raise NotImplementedError
+
+    @staticmethod
+    def now() -> float:
+        return time.time()

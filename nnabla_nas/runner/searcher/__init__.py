@@ -1,0 +1,6 @@
+"""Search algorithms: the shared `Searcher` loop and its algorithms."""
+
+from .darts import DartsSearcher
+from .search import Searcher
+
+__all__ = ["DartsSearcher", "Searcher"]

@@ -1,0 +1,45 @@
+"""`DartsSearcher`: first-order DARTS.
+
+References:
+    Liu, Simonyan, Yang. DARTS: Differentiable Architecture Search. ICLR 2019.
+"""
+
+import numpy as np
+
+from ..registry import RUNNERS
+from ..runner import frozen
+from .search import Searcher
+
+
+@RUNNERS.register("DartsSearcher")
+class DartsSearcher(Searcher):
+    """Gradient descent on ``alpha`` with the validation loss (first order).
+
+    Both steps run the same cached graph of the supernet (every candidate
+    operation, mixed by ``softmax(alpha)``). The weight step freezes ``alpha``
+    and the architecture step freezes the weights, so neither computes
+    gradients it would throw away.
+    """
+
+    network_mode = "full"
+
+    def train_on_batch(self, warmup: bool = False):
+        optimizer = self.weight_optimizer(warmup)
+        with frozen(self.model.get_arch_parameters().values()):
+            optimizer.set_parameters(self.model.get_net_parameters(grad_only=True))
+            optimizer.zero_grad()
+            result = self.accumulate("search", "train", self.args.accum_train)
+            optimizer.update()
+        return result
+
+    def valid_on_batch(self):
+        optimizer = self.optimizer["valid"]
+        with frozen(self.model.get_net_parameters().values()):
+            optimizer.set_parameters(self.model.get_arch_parameters())
+            optimizer.zero_grad()
+            result = self.accumulate("search", "valid", self.args.accum_valid)
+            optimizer.update()
+        for name, alpha in self.model.get_arch_parameters().items():
+            if not np.all(np.isfinite(alpha.d)):
+                self.check_finite(float("nan"), f"architecture weight '{name}'")
+        return result

@@ -1,0 +1,5 @@
+"""The `Trainer` of fixed networks."""
+
+from .trainer import Trainer
+
+__all__ = ["Trainer"]

@@ -1,0 +1,1 @@
+"""Command-line parsing and config loading/validation."""

@@ -1,0 +1,119 @@
+"""Builds a run from a validated config: data, model, optimizers, runner.
+
+Data flows one way: config -> registries build -> runner.
+"""
+
+from dataclasses import dataclass
+from typing import Dict
+
+import nnabla as nn
+import numpy as np
+
+from ...contrib.registry import SPACES
+from ...dataset import build_dataset, make_loaders
+from ...optimizer import Optimizer
+from ...runner.registry import RUNNERS
+from ...runner.searcher import Searcher
+from ..registry import ConfigError
+from .config import DATA_ARGS, RunConfig
+
+#: Optimizer sections used when the config leaves them out (DARTS paper settings).
+DEFAULT_OPTIMIZERS = {
+    "train": {"name": "Momentum", "lr": 0.025, "momentum": 0.9, "weight_decay": 3e-4,
+              "grad_clip": 5.0, "lr_scheduler": "CosineScheduler"},
+    "valid": {"name": "Adam", "lr": 3e-4, "beta1": 0.5, "beta2": 0.999, "weight_decay": 1e-3},
+}
+
+
+@dataclass
+class Run:
+    """Everything built for one run."""
+
+    runner: object
+    model: object
+    data: object
+    config: RunConfig
+
+
+def seed_everything(seed: int) -> None:
+    """Seeds numpy's global state and nnabla's random generator."""
+    np.random.seed(seed)
+    nn.random.seed(seed)
+
+
+def build_run(config: RunConfig, algorithm: str) -> Run:
+    """Builds data, model, optimizers and the runner of ``algorithm``.
+
+    The resolved values (data-derived network arguments, input shapes,
+    default optimizers) are written back into ``config``.
+
+    Raises:
+        ConfigError: A value that only the data can contradict (input shape,
+            number of classes) or a search split too small for its batch.
+    """
+    hp = config.hparams
+    runner_cls = RUNNERS.get(algorithm, "-a/--algorithm")
+    seed_everything(hp.seed)
+    data = build_dataset({config.dataset: config.dataset_options})
+    shape = list(data.shape)
+    if hp.input_shapes and list(hp.input_shapes[0]) != shape:
+        raise ConfigError(f"hparams.input_shapes: {hp.input_shapes[0]} does not match the "
+                          f"data ({shape} from dataloader.{config.dataset})")
+    hp.input_shapes = [shape]
+    hp.target_shapes = hp.target_shapes or [[1]]
+    mode = "search" if issubclass(runner_cls, Searcher) else "train"
+    loaders = make_loaders(data, mode, hp.mini_batch_train, hp.mini_batch_valid, seed=hp.seed)
+
+    options = dict(config.network_options)
+    found = {"in_channels": shape[0], "num_classes": data.num_classes}
+    for key in DATA_ARGS:
+        if options.get(key) is not None and options[key] != found[key]:
+            raise ConfigError(f"network.{config.network}.{key}: {options[key]} does not match "
+                              f"the data ({found[key]} from dataloader.{config.dataset})")
+        options[key] = found[key]
+    net_cls = runner_cls.network_class(SPACES.get(config.network))
+    if mode == "search":
+        options.setdefault("mode", runner_cls.network_mode)
+    try:
+        model = net_cls(**options)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        raise ConfigError(f"network.{config.network}: {str(err).splitlines()[0]}") from None
+    config.network_options = options
+
+    steps = max(1, -(-loaders["train"].size // hp.batch_size_train))
+    sections = dict(config.optimizer)
+    sections.setdefault("train", dict(DEFAULT_OPTIMIZERS["train"]))
+    if mode == "search":
+        sections.setdefault("valid", dict(DEFAULT_OPTIMIZERS["valid"]))
+    else:
+        sections.pop("valid", None)
+        sections.pop("warmup", None)
+    total = {"train": steps * (hp.epoch + (0 if "warmup" in sections else hp.warmup)),
+             "valid": steps * hp.epoch, "warmup": steps * max(hp.warmup, 1)}
+    optimizers: Dict[str, Optimizer] = {
+        name: Optimizer(**opts, max_iter=total[name], path=f"optimizer.{name}")
+        for name, opts in sections.items()}
+    config.optimizer = sections
+    runner = runner_cls(model, optimizers, loaders, hp)
+    return Run(runner, model, data, config)
+
+
+def describe(run: Run) -> str:
+    """The short summary ``--check`` prints."""
+    hp = run.config.hparams
+    loaders = run.runner.dataloader
+    net = sum(int(np.prod(p.shape)) for p in run.model.get_net_parameters().values())
+    arch = sum(int(np.prod(p.shape)) for p in run.model.get_arch_parameters().values())
+    from ...module import MixedOp
+    choices = sum(isinstance(m, MixedOp) for _, m in run.model.get_modules())
+    splits = ", ".join(f"{k} {v.size}" for k, v in loaders.items())
+    return "\n".join([
+        f"config OK: {run.config.dataset} ({splits} images, input {hp.input_shapes[0]}, "
+        f"{run.data.num_classes} classes)",
+        f"network: {run.config.network}.{type(run.model).__name__}, {net} net parameters, "
+        f"{arch} architecture parameters, {choices} choice points",
+        f"steps per epoch: {run.runner.steps_per_epoch('train')} "
+        f"(batch {hp.batch_size_train}, mini-batch {hp.mini_batch_train}); "
+        f"epochs: {hp.warmup} warmup + {hp.epoch}",
+        "optimizers: " + "; ".join(f"{k}: {v!r}" for k, v in run.runner.optimizer.items()),
+    ])

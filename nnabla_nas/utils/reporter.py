@@ -1,0 +1,115 @@
+"""Where a run reports: ``log.txt``, ``metrics.csv``, TensorBoard, curves PNG, progress bars."""
+
+import csv
+import io
+import logging
+import os
+import sys
+import time
+from typing import Dict, Optional
+
+from tqdm import tqdm
+
+from .io import write_text_atomic
+
+FIELDS = ("epoch", "split", "loss", "error", "lr", "seconds", "extra")
+
+
+class Reporter:
+    """Writes everything a person reads about a run into ``output_path``.
+
+    Args:
+        output_path: The run's output folder (created by the caller).
+        quiet: No progress bars and no console lines (files are still written).
+    """
+
+    def __init__(self, output_path: str, quiet: bool = False):
+        self.path = output_path
+        self.quiet = quiet
+        self.csv_path = os.path.join(output_path, "metrics.csv")
+        self._log = logging.getLogger(f"nnabla_nas.run.{id(self)}")
+        self._log.propagate = False
+        self._log.setLevel(logging.INFO)
+        handler = logging.FileHandler(os.path.join(output_path, "log.txt"), mode="a")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        self._log.addHandler(handler)
+        self._handlers = [handler]
+        if not quiet:
+            console = logging.StreamHandler(sys.stdout)
+            console.setFormatter(logging.Formatter("%(message)s"))
+            self._log.addHandler(console)
+            self._handlers.append(console)
+        self._writer = None
+        self._started = time.time()
+
+    def info(self, message: str) -> None:
+        """One line to ``log.txt`` (and the console unless quiet)."""
+        if self.quiet:
+            self._log.info(message)
+        else:
+            tqdm.write("", end="")  # keep bars and lines apart
+            self._log.info(message)
+
+    def progress(self, total: int, desc: str):
+        """A tqdm bar (rate and ETA); silent when quiet or not a terminal."""
+        disable = True if self.quiet else None  # None: tqdm disables itself off a TTY
+        return tqdm(total=total, desc=desc, disable=disable, leave=False, dynamic_ncols=True,
+                    file=sys.stdout)
+
+    def truncate_metrics(self, first_epoch: int) -> None:
+        """Drops ``metrics.csv`` rows of epochs >= ``first_epoch`` (on resume)."""
+        if not os.path.exists(self.csv_path):
+            return
+        with open(self.csv_path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < first_epoch]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text_atomic(self.csv_path, buf.getvalue())
+
+    def epoch(self, epoch: int, split: str, values: Dict[str, float], lr: float,
+              seconds: float, extra: str = "") -> None:
+        """Records one epoch of one split in ``metrics.csv`` and TensorBoard."""
+        new = not os.path.exists(self.csv_path)
+        with open(self.csv_path, "a", newline="") as f:
+            writer = csv.DictWriter(f, FIELDS)
+            if new:
+                writer.writeheader()
+            writer.writerow({"epoch": epoch, "split": split, "loss": f"{values['loss']:.6f}",
+                             "error": f"{values['error']:.6f}", "lr": f"{lr:.6g}",
+                             "seconds": f"{seconds:.2f}", "extra": extra})
+            f.flush()
+            os.fsync(f.fileno())
+        writer = self._tensorboard()
+        if writer is not None:
+            for key, value in values.items():
+                writer.add_scalar(f"{split}/{key}", value, epoch)
+            writer.flush()
+
+    def _tensorboard(self):
+        if self._writer is None:
+            try:
+                from tensorboardX import SummaryWriter
+            except ImportError:  # optional at run time; metrics.csv has everything
+                return None
+            self._writer = SummaryWriter(os.path.join(self.path, "tensorboard"))
+        return self._writer
+
+    def draw_curves(self) -> Optional[str]:
+        """Draws ``curves.png`` (loss and error per split) from ``metrics.csv``."""
+        if not os.path.exists(self.csv_path):
+            return None
+        from .plots import draw_curves
+        out = os.path.join(self.path, "curves.png")
+        draw_curves(self.csv_path, out)
+        return out
+
+    def close(self) -> None:
+        """Flushes and closes every file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        for handler in self._handlers:
+            self._log.removeHandler(handler)
+            handler.close()

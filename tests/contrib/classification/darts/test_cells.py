@@ -1,0 +1,90 @@
+"""Tests of the DARTS cells and of `DropPath`."""
+
+import nnabla as nn
+import numpy as np
+import pytest
+
+from nnabla_nas import module as Mo
+from nnabla_nas.contrib.classification.darts.cells import DropPath, SearchCell, TrainCell
+from nnabla_nas.contrib.classification.darts.ops import FactorizedReduce, ReLUConvBN, SepConv
+
+from .conftest import make_input
+
+
+@pytest.mark.parametrize("reduction, reduction_prev", [(False, False), (True, False),
+                                                       (False, True), (True, True)])
+def test_search_cell_shapes_and_edges(reduction, reduction_prev):
+    s0 = make_input((2, 6, 8 if reduction_prev else 4, 8 if reduction_prev else 4))
+    s1 = make_input((2, 5, 4, 4), seed=1)
+    cell = SearchCell(6, 5, 3, reduction, reduction_prev, num_nodes=3, multiplier=2)
+    y = cell(s0, s1)
+    y.forward()
+    side = 2 if reduction else 4
+    assert y.shape == (2, 2 * 3, side, side)
+    assert isinstance(cell._preprocess0, FactorizedReduce if reduction_prev else ReLUConvBN)
+    assert len(cell._mixed) == 2 + 3 + 4
+    assert cell.probabilities().shape == (9, 8)
+    np.testing.assert_allclose(cell.probabilities(), 1 / 8)
+
+
+def test_search_cell_shares_given_alphas():
+    alphas = [Mo.Parameter((8, 1, 1, 1, 1)) for _ in range(5)]
+    a = SearchCell(4, 4, 2, False, False, num_nodes=2, multiplier=2, alphas=alphas)
+    b = SearchCell(4, 4, 2, False, False, num_nodes=2, multiplier=2, alphas=alphas)
+    assert all(x._alpha is y._alpha is p for x, y, p in zip(a._mixed, b._mixed, alphas))
+
+
+def test_drop_path_drops_whole_samples_and_rescales():
+    nn.seed(0)
+    x = nn.Variable((400, 2, 3, 3))
+    x.d = 1.0
+    drop = DropPath(0.5)
+    y = drop(x)
+    y.forward()
+    per_sample = y.d.reshape(400, -1)
+    assert set(np.unique(per_sample)) == {0.0, 2.0}
+    assert (per_sample.min(axis=1) == per_sample.max(axis=1)).all()   # whole samples
+    assert 0.4 < (per_sample[:, 0] == 0).mean() < 0.6
+    drop.training = False
+    assert drop(x) is x
+    drop.training, drop.drop_prob = True, 0.0
+    assert drop(x) is x
+
+
+def genotype_cell(ops):
+    """A 2-node cell: node 0 = ops[0](c_{k-2}) + ops[1](c_{k-1}), node 1 likewise."""
+    return [[{"op": ops[0], "input": 0}, {"op": ops[1], "input": 1}],
+            [{"op": ops[0], "input": 0}, {"op": ops[1], "input": 1}]]
+
+
+def test_train_cell_builds_the_genotype():
+    cell = TrainCell(genotype_cell(["sep_conv_3x3", "skip_connect"]), 4, 4, 2,
+                     reduction=True, reduction_prev=False, multiplier=2)
+    assert [[type(op) for op in node] for node in cell._edges] == \
+        [[SepConv, FactorizedReduce]] * 2
+    s = make_input((2, 4, 8, 8))
+    y = cell(s, s)
+    y.forward()
+    assert y.shape == (2, 4, 4, 4)
+
+
+def test_drop_path_zeroes_edges_in_training_except_identity():
+    nn.seed(0)
+    s0, s1 = make_input((2, 4, 4, 4)), make_input((2, 4, 4, 4), seed=1)
+    dropped = TrainCell(genotype_cell(["sep_conv_3x3", "max_pool_3x3"]), 4, 4, 2,
+                        False, False, multiplier=2)
+    dropped._drop_path.drop_prob = 0.999999
+    y = dropped(s0, s1)
+    y.forward()
+    np.testing.assert_array_equal(y.d, 0.0)        # every edge of every sample dropped
+    dropped.apply(training=False)
+    y = dropped(s0, s1)
+    y.forward()
+    assert np.abs(y.d).sum() > 0                   # identity in evaluation
+
+    kept = TrainCell(genotype_cell(["sep_conv_3x3", "skip_connect"]), 4, 4, 2,
+                     False, False, multiplier=2)
+    kept._drop_path.drop_prob = 0.999999
+    y = kept(s0, s1)
+    y.forward()
+    assert (np.abs(y.d).reshape(2, -1).sum(axis=1) > 0).all()   # skip_connect is not dropped

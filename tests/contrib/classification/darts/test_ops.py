@@ -1,0 +1,84 @@
+"""Tests of the DARTS candidate operations."""
+
+import nnabla as nn
+import numpy as np
+import pytest
+
+from nnabla_nas import module as Mo
+from nnabla_nas.contrib.classification.darts import CANDIDATES
+from nnabla_nas.contrib.classification.darts.ops import (DilConv, FactorizedReduce, SepConv,
+                                                         build_op)
+
+from .conftest import make_input
+
+
+def test_candidates_in_darts_index_order():
+    assert CANDIDATES == ("dil_conv_3x3", "dil_conv_5x5", "sep_conv_3x3", "sep_conv_5x5",
+                          "max_pool_3x3", "avg_pool_3x3", "skip_connect", "none")
+
+
+@pytest.mark.parametrize("name", CANDIDATES)
+@pytest.mark.parametrize("search", [True, False])
+@pytest.mark.parametrize("size", [8, 7])
+def test_shape_kept_at_stride_1_and_halved_at_stride_2(name, search, size):
+    x = make_input((2, 4, size, size))
+    for stride, out in ((1, size), (2, (size + 1) // 2)):
+        y = build_op(name, 4, stride, search)(x)
+        if y is not x:
+            y.forward()
+        assert y.shape == (2, 4, out, out), (name, stride)
+        assert np.isfinite(y.d).all()
+
+
+@pytest.mark.parametrize("name", CANDIDATES)
+def test_batch_norm_affine_only_in_train_network(name):
+    def bn_grads(search):
+        op = build_op(name, 4, 2, search)
+        return [m._gamma.need_grad for _, m in op.get_modules()
+                if isinstance(m, Mo.BatchNormalization)]
+    assert not any(bn_grads(search=True))
+    assert all(bn_grads(search=False))
+    has_bn = name not in ("none",)
+    assert bool(bn_grads(search=True)) == has_bn          # search pools get a BN too
+    assert bool(bn_grads(search=False)) == (has_bn and "pool" not in name)
+
+
+def test_structure_follows_darts():
+    assert isinstance(build_op("skip_connect", 4, 1, False), Mo.Identity)
+    assert isinstance(build_op("skip_connect", 4, 2, False), FactorizedReduce)
+    assert isinstance(build_op("none", 4, 2, False), Mo.Zero)
+    dil = build_op("dil_conv_5x5", 4, 1, False)
+    assert isinstance(dil, DilConv)
+    assert [type(m) for m in dil] == [Mo.ReLU, Mo.DwConv, Mo.Conv, Mo.BatchNormalization]
+    assert dil[1]._dilation == (2, 2) and dil[1]._kernel == (5, 5)
+    sep = build_op("sep_conv_3x3", 4, 2, False)
+    assert isinstance(sep, SepConv) and len(sep) == 2
+    assert [m[1]._stride for m in sep] == [(2, 2), (1, 1)]
+    assert all(m[1]._dilation == (1, 1) for m in sep)
+
+
+def test_avg_pool_excludes_padding():
+    x = nn.Variable((1, 1, 4, 4))
+    x.d = 1.0
+    y = build_op("avg_pool_3x3", 1, 1, search=False)(x)
+    y.forward()
+    np.testing.assert_allclose(y.d, 1.0)       # including the pad, corners would be 4/9
+
+
+def test_factorized_reduce_matches_numpy():
+    op = FactorizedReduce(3, 4, affine=False)
+    x = make_input((2, 3, 6, 6))
+    y = op(x)
+    y.forward()
+    relu = np.maximum(x.d, 0)
+    w1, w2 = op._conv_1._W.d[:, :, 0, 0], op._conv_2._W.d[:, :, 0, 0]
+    a = np.einsum("oc,nchw->nohw", w1, relu[:, :, ::2, ::2])
+    b = np.einsum("oc,nchw->nohw", w2, relu[:, :, 1::2, 1::2])
+    z = np.concatenate([a, b], axis=1)
+    mean, var = z.mean(axis=(0, 2, 3), keepdims=True), z.var(axis=(0, 2, 3), keepdims=True)
+    np.testing.assert_allclose(y.d, (z - mean) / np.sqrt(var + 1e-5), rtol=1e-4, atol=1e-4)
+
+
+def test_unknown_op_lists_valid_names():
+    with pytest.raises(ValueError, match="sep_conv_7x7.*valid names: avg_pool_3x3"):
+        build_op("sep_conv_7x7", 4, 1, False)

@@ -1,0 +1,168 @@
+"""Tests of the DARTS `SearchNet`."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from nnabla_nas import module as Mo
+from nnabla_nas.contrib import darts
+from nnabla_nas.contrib.classification import darts as classification_darts
+from nnabla_nas.contrib.classification.darts import CANDIDATES, SearchNet
+from nnabla_nas.utils.io import load_h5_parameters
+
+from .conftest import make_input, make_labels
+
+SEP3, NONE = CANDIDATES.index("sep_conv_3x3"), CANDIDATES.index("none")
+
+
+def mixed_ops(net):
+    return [m for _, m in net.get_modules() if isinstance(m, Mo.MixedOp)]
+
+
+def distinct_alphas(net):
+    return {id(op._alpha) for op in mixed_ops(net)}
+
+
+def test_both_import_paths_give_the_same_classes():
+    assert darts.SearchNet is classification_darts.SearchNet is SearchNet
+    assert darts.TrainNet is classification_darts.TrainNet
+    assert darts.CANDIDATES == CANDIDATES
+
+
+@pytest.mark.parametrize("shape, in_channels", [((2, 1, 8, 8), 1), ((2, 3, 32, 32), 3)])
+def test_output_shape_loss_and_alpha_gradient(shape, in_channels):
+    net = SearchNet(in_channels, 2, 3, 10)
+    x, t = make_input(shape), make_labels([1, 7])
+    y = net(x)
+    assert y.shape == (2, 10)
+    loss = net.loss(y, t)
+    loss.forward()
+    for p in net.get_parameters().values():
+        p.grad.zero()
+    loss.backward()
+    assert np.isfinite(loss.d)
+    assert all(np.abs(p.g).sum() > 0 for p in net.get_arch_parameters().values())
+
+
+def test_reduction_cells_at_thirds():
+    assert [c.reduction for c in SearchNet(1, 2, 3, 10).cells] == [False, True, True]
+    assert [c.reduction for c in SearchNet(1, 2, 6, 10).cells] == \
+        [False, False, True, False, True, False]
+
+
+@pytest.mark.parametrize("num_cells", [2, 3])
+def test_unshared_alphas_one_per_mixed_op(num_cells):
+    net = SearchNet(1, 2, num_cells, 10, shared=False)
+    assert len(mixed_ops(net)) == 14 * num_cells
+    assert len(distinct_alphas(net)) == 14 * num_cells
+    assert len(net.get_arch_parameters()) == 14 * num_cells
+
+
+def test_shared_alphas_one_set_per_cell_type():
+    net = SearchNet(1, 2, 4, 10, shared=True)
+    assert len(mixed_ops(net)) == 14 * 4
+    assert len(distinct_alphas(net)) == 28
+    arch = net.get_arch_parameters()
+    assert list(arch) == [f"alpha_normal/{i}" for i in range(14)] + \
+        [f"alpha_reduce/{i}" for i in range(14)]
+    assert all(p.shape == (8, 1, 1, 1, 1) for p in arch.values())
+    normal = [c for c in net.cells if not c.reduction]
+    assert len(normal) == 2
+    assert all(a._alpha is b._alpha for a, b in zip(normal[0]._mixed, normal[1]._mixed))
+    assert {id(op._alpha) for op in normal[0]._mixed} == {id(p) for p in net.alpha_normal}
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_arch_and_net_parameters_partition_everything(shared):
+    net = SearchNet(1, 2, 3, 10, shared=shared)
+    everything = net.get_parameters()
+    net_params, arch = net.get_net_parameters(), net.get_arch_parameters()
+    assert set(net_params) | set(arch) == set(everything)
+    assert not set(net_params) & set(arch)
+    assert {id(p) for p in arch.values()} == distinct_alphas(net)
+    # Search BN has no affine parameters: only conv and classifier weights train.
+    trainable = net.get_net_parameters(grad_only=True)
+    assert not [k for k in trainable if k.startswith("cells/") and "_gamma" in k]
+
+
+@pytest.mark.parametrize("mode", ["sample", "max"])
+def test_mode_reaches_every_mixed_op(mode):
+    net = SearchNet(1, 2, 2, 10, mode=mode)
+    assert {op.mode for op in mixed_ops(net)} == {mode}
+    y = net(make_input())
+    y.forward()
+    assert y.shape == (2, 10)
+    assert all(op.active_index is not None for op in mixed_ops(net))
+
+
+def plant(net, cells, edge, op_index, value):
+    for cell in cells:
+        alpha = cell._mixed[edge]._alpha
+        d = np.zeros(alpha.shape)
+        d[op_index] = value
+        alpha.d = d
+
+
+def test_planted_alpha_is_exported_and_none_never(tmp_path):
+    net = SearchNet(1, 2, 3, 10, shared=False)
+    normal = [c for c in net.cells if not c.reduction]
+    plant(net, normal, edge=1, op_index=SEP3, value=4.0)       # node 0, input c_{k-1}
+    plant(net, normal, edge=2 + 0, op_index=NONE, value=8.0)   # node 1, input c_{k-2}
+    genotype = net.genotype()
+    p = np.exp(4.0) / (np.exp(4.0) + 7)
+    assert {"op": "sep_conv_3x3", "input": 1, "prob": round(p, 6)} in genotype["normal"][0]
+    assert 0 not in [e["input"] for e in genotype["normal"][1]]
+    assert all(e["op"] != "none" for cell in ("normal", "reduce")
+               for node in genotype[cell] for e in node)
+    assert genotype["num_nodes"] == 4 and len(genotype["reduce"]) == 4
+
+
+def test_unshared_genotype_uses_mean_of_softmaxes():
+    net = SearchNet(1, 2, 4, 10, shared=False)      # normal cells 0 and 3
+    normal = [c for c in net.cells if not c.reduction]
+    plant(net, normal[:1], edge=0, op_index=SEP3, value=4.0)
+    p = np.exp(4.0) / (np.exp(4.0) + 7)
+    edge = net.genotype()["normal"][0][0]
+    assert edge["op"] == "sep_conv_3x3" and edge["input"] == 0
+    np.testing.assert_allclose(edge["prob"], (p + 1 / 8) / 2, atol=1e-6)
+
+
+def test_shared_genotype_reads_shared_alphas():
+    net = SearchNet(1, 2, 3, 10, shared=True)
+    d = np.zeros((8, 1, 1, 1, 1))
+    d[CANDIDATES.index("max_pool_3x3")] = 3.0
+    net.alpha_reduce[13].d = d                     # node 3, input node 2
+    assert {"op": "max_pool_3x3", "input": 4} == \
+        {k: v for k, v in net.genotype()["reduce"][3][-1].items() if k != "prob"}
+
+
+def test_save_arch_writes_every_file(tmp_path):
+    net = SearchNet(1, 2, 2, 10, shared=True)
+    plant(net, [net.cells[0]], edge=0, op_index=SEP3, value=2.0)
+    folder = str(tmp_path / "out")
+    net.save_arch(folder)
+    assert sorted(os.listdir(folder)) == ["arch.h5", "arch.json", "normal.dot", "normal.png",
+                                          "reduce.dot", "reduce.png"]
+    saved = load_h5_parameters(os.path.join(folder, "arch.h5"))
+    assert list(saved) == list(net.get_arch_parameters())
+    np.testing.assert_array_equal(saved["alpha_reduce/0"], net.alpha_reduce[0].d)
+    with open(os.path.join(folder, "arch.json")) as f:
+        assert json.load(f) == net.genotype()
+    with open(os.path.join(folder, "reduce.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="mode must be one of full, sample, max"):
+        SearchNet(1, 2, 2, 10, mode="random")
+    with pytest.raises(ValueError, match="multiplier must be an integer in 1..num_choices=3"):
+        SearchNet(1, 2, 2, 10, num_choices=3, multiplier=4)
+    with pytest.raises(ValueError, match="num_cells must be an integer >= 1, got 0"):
+        SearchNet(1, 2, 0, 10)
+
+
+def test_summary():
+    text = SearchNet(1, 2, 2, 10, shared=True).summary()
+    assert "224 arch parameters in 28 arrays" in text and "28 MixedOps" in text

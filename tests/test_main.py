@@ -1,0 +1,170 @@
+"""End to end through ``main.py`` in a subprocess, at tiny sizes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnabla_nas.utils.io import load_h5_parameters
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def tiny_npz(path, n=96, seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.arange(n) % 3
+    x = rng.randint(0, 80, size=(n, 8, 8, 1)).astype(np.uint8)
+    for i, label in enumerate(y):  # a learnable pattern: a bright row per class
+        x[i, 2 * label + 1, :, 0] = 250
+    np.savez(path, x=x, y=y)
+    return str(path)
+
+
+def search_config(data, epochs=2, warmup=1):
+    return {
+        "dataloader": {"npz": {"path": data, "train_portion": 0.5}},
+        "network": {"darts": {"init_channels": 2, "num_cells": 3, "num_choices": 2, "multiplier": 2,
+                              "stem_multiplier": 1, "shared": True}},
+        "optimizer": {"train": {"name": "Momentum", "lr": 0.05, "momentum": 0.9},
+                      "valid": {"name": "Adam", "lr": 0.01, "beta1": 0.5}},
+        "hparams": {"epoch": epochs, "warmup": warmup, "batch_size_train": 16,
+                    "batch_size_valid": 16, "mini_batch_train": 8, "mini_batch_valid": 16,
+                    "seed": 3},
+    }
+
+
+def write(path, config):
+    Path(path).write_text(json.dumps(config))
+    return str(path)
+
+
+def main(*args, timeout=600, **kwargs):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=kwargs.get("cwd"))
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """One finished tiny search, shared by the tests that read its output."""
+    tmp = tmp_path_factory.mktemp("search")
+    data = tiny_npz(tmp / "tiny.npz")
+    cfg = write(tmp / "search.json", search_config(data))
+    out = tmp / "out"
+    proc = main("-a", "DartsSearcher", "-f", cfg, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    return tmp, out, data, proc
+
+
+def test_search_writes_every_file(searched):
+    _, out, _, proc = searched
+    for name in ("config.json", "log.txt", "metrics.csv", "arch.h5", "arch.json", "normal.png",
+                 "reduce.png", "weights.h5", "curves.png", "results.json",
+                 "checkpoint/state.json"):
+        assert (out / name).is_file(), name
+    assert list((out / "tensorboard").iterdir()), "no TensorBoard event file"
+    assert (out / "normal.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,split,loss,error")
+    # warmup epoch: train only; search epochs: train and valid.
+    assert [r.split(",")[:2] for r in rows[1:]] == [["1", "train"], ["2", "train"],
+                                                   ["2", "valid"], ["3", "train"],
+                                                   ["3", "valid"]]
+    genotype = json.loads((out / "arch.json").read_text())
+    assert len(genotype["normal"]) == 2 and len(genotype["reduce"]) == 2
+    for cell in genotype["normal"] + genotype["reduce"]:
+        assert len(cell) == 2 and all(edge["op"] != "none" for edge in cell)
+    resolved = json.loads((out / "config.json").read_text())
+    assert resolved["network"]["darts"]["in_channels"] == 1
+    assert resolved["hparams"]["input_shapes"] == [[1, 8, 8]]
+    assert "arch.json" in proc.stdout
+    arch = load_h5_parameters(str(out / "arch.h5"))
+    assert len(arch) == 10  # shared: 5 edges per cell type, 2 cell types
+
+
+def test_rerun_on_finished_search_says_so(searched):
+    tmp, out, _, _ = searched
+    proc = main("-a", "DartsSearcher", "-f", tmp / "search.json", "-o", out)
+    assert proc.returncode == 0
+    assert "finished already" in proc.stdout
+    assert len((out / "metrics.csv").read_text().splitlines()) == 6
+
+
+def test_retrain_from_arch_json(searched, tmp_path):
+    _, out, data, _ = searched
+    cfg = {"dataloader": {"npz": {"path": data, "valid_portion": 0.2}},
+           "network": {"darts": {"init_channels": 4, "num_cells": 3, "num_choices": 2, "multiplier": 2,
+                                 "stem_multiplier": 1, "genotype": str(out / "arch.json"),
+                                 "auxiliary": True, "drop_path": 0.2}},
+           "hparams": {"epoch": 2, "batch_size_train": 16, "batch_size_valid": 16,
+                       "loss_weights": [1.0, 0.4]}}
+    proc = main("-a", "Trainer", "-f", write(tmp_path / "train.json", cfg), "-o", tmp_path / "t")
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((tmp_path / "t" / "results.json").read_text())
+    assert 0 <= results["test_error"] <= 1 and results["best_epoch"] in (1, 2)
+    assert "test accuracy" in proc.stdout
+    assert (tmp_path / "t" / "weights.h5").is_file()
+
+
+def test_killed_search_resumes_to_the_same_genotype(searched, tmp_path):
+    _, reference, data, _ = searched
+    cfg = write(tmp_path / "search.json", search_config(data))
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(ROOT / "main.py"), "-a", "DartsSearcher", "-f", cfg, "-o", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = out / "checkpoint" / "state.json"
+    deadline = time.time() + 300
+    while not state.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # now inside epoch 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert json.loads(state.read_text())["epoch"] < 3, "the run finished before the kill"
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "resuming" in done.stdout
+    assert json.loads((out / "arch.json").read_text()) == \
+        json.loads((reference / "arch.json").read_text())
+    ours, ref = load_h5_parameters(str(out / "arch.h5")), load_h5_parameters(str(reference / "arch.h5"))
+    for key in ref:
+        np.testing.assert_allclose(ours[key], ref[key], rtol=1e-6, atol=1e-7)
+    assert (out / "metrics.csv").read_text().count("\n") == 6
+    assert "epoch 1/3" in (out / "log.txt").read_text()
+
+
+def test_check_prints_summary_and_writes_nothing(searched, tmp_path):
+    tmp, _, _, _ = searched
+    proc = main("-a", "DartsSearcher", "-f", tmp / "search.json", "-o", tmp_path / "x", "--check")
+    assert proc.returncode == 0, proc.stderr
+    assert "config OK" in proc.stdout and "choice points" in proc.stdout
+    assert "steps per epoch" in proc.stdout
+    assert not (tmp_path / "x").exists()
+
+
+def test_cudnn_without_extension_is_one_line(searched, tmp_path):
+    tmp, _, _, _ = searched
+    proc = main("-c", "cudnn", "-a", "DartsSearcher", "-f", tmp / "search.json",
+                "-o", tmp_path / "x")
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if "[nnabla]" not in line]
+    assert len(lines) == 1 and "pip install nnabla-ext-cuda120" in lines[0], proc.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_module_entry_point_and_console_script_are_the_same(searched, tmp_path):
+    tmp, _, _, _ = searched
+    args = ["-a", "DartsSearcher", "-f", str(tmp / "search.json"), "--check"]
+    outputs = [subprocess.run([sys.executable, "-m", "nnabla_nas", *args], capture_output=True,
+                              text=True, cwd=ROOT).stdout,
+               main(*args).stdout]
+    script = Path(sys.executable).with_name("nnabla-nas")
+    if script.exists():
+        outputs.append(subprocess.run([str(script), *args], capture_output=True, text=True).stdout)
+    assert len(outputs) == 3, "the nnabla-nas console script is not installed"
+    assert outputs[0] == outputs[1] == outputs[2] and "config OK" in outputs[0]
