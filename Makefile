@@ -7,7 +7,7 @@ FIND_PYTHON := for p in python python3.10 python3.9 python3.8; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 10))' 2>/dev/null && { echo $$p; break; }; \
 	done
 
-.PHONY: test test-fast run docs wheel clean venv
+.PHONY: test test-fast run docs wheel clean venv bench
 
 $(VENV)/.installed: setup.py
 	@py=$$($(FIND_PYTHON)); \
@@ -26,8 +26,12 @@ test: venv
 test-fast: venv
 	$(PY) -m pytest -q tests -m "not slow"
 
+# The quickstart: DARTS search on the bundled digits, retrain of the found cell, test accuracy.
 run: venv
-	$(PY) main.py -a DartsSearcher -f examples/quickstart/digits_search.json -o log/quickstart
+	$(PY) main.py -a DartsSearcher -f examples/quickstart/digits_search.json -o log/quickstart/search
+	$(PY) main.py -a Trainer -f examples/quickstart/digits_train.json -o log/quickstart/train
+	@echo "genotype: log/quickstart/search/arch.json; cells: log/quickstart/search/normal.png, reduce.png"
+	@echo "retrained: log/quickstart/train (results.json, curves.png)"
 
 docs: venv
 	$(PY) -m sphinx -W -q -b html docs docs/_build/html

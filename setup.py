@@ -19,6 +19,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(include=["nnabla_nas", "nnabla_nas.*"]),
+    package_data={"nnabla_nas.utils.cli": ["nnabla.conf"]},
     # nnabla publishes wheels for CPython 3.8 to 3.10 only.
     python_requires=">=3.8,<3.11",
     install_requires=[

@@ -31,10 +31,11 @@ def _differences(old: dict, new: dict, prefix: str = "") -> List[str]:
 
 def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
     """Runs the command line; returns the exit code."""
+    # Before nnabla is imported: its INFO lines would bury one-line errors.
+    os.environ.setdefault("NNABLA_CONFIG_FILE_PATH",
+                          os.path.join(os.path.dirname(__file__), "utils", "cli", "nnabla.conf"))
     from .utils.cli.args import parse_args
     args = parse_args(argv, prog)
-    import logging
-    logging.getLogger("nnabla").setLevel(logging.WARNING)  # silence per-file INFO lines
 
     from .runner.checkpoint import exists as checkpoint_exists
     from .runner.runner import NonFiniteError

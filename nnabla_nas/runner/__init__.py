@@ -1,8 +1,9 @@
 """Runners: the searchers (DARTS, ProxylessNAS) and the trainer."""
 
+from ..utils.cli.hparams import Hparams
 from .registry import RUNNERS
 from .runner import Runner
 from .searcher import DartsSearcher, Searcher
 from .trainer import Trainer
 
-__all__ = ["DartsSearcher", "RUNNERS", "Runner", "Searcher", "Trainer"]
+__all__ = ["DartsSearcher", "Hparams", "RUNNERS", "Runner", "Searcher", "Trainer"]

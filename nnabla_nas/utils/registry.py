@@ -74,7 +74,10 @@ class Registry:
         """
         func = self.get(name, path)
         options = dict(options or {})
-        check_kwargs(func, options, f"{path}.{name}" if path else name, exclude=extra)
+        where = f"{path}.{name}" if path else name
+        for key in set(options) & set(extra):
+            raise ConfigError(f"{where}: '{key}' is set by the program; remove it")
+        check_kwargs(func, options, where, exclude=extra)
         return func(**options, **extra)
 
 
@@ -88,39 +91,56 @@ def accepted_keys(func: Callable) -> Dict[str, inspect.Parameter]:
 def check_kwargs(func: Callable, options: Dict[str, Any], path: str,
                  exclude: Iterable[str] = ()) -> None:
     """Raises :class:`ConfigError` for unknown keys, missing required keys and
-    values whose type contradicts the default's type."""
-    params = {k: p for k, p in accepted_keys(func).items() if k not in set(exclude)}
+    values of the wrong type. Keys in ``exclude`` are supplied by the program
+    when the config leaves them out, so they are not required."""
+    params = accepted_keys(func)
     for key, value in options.items():
         if key not in params:
             raise ConfigError(f"{path}: unknown key '{key}'{suggest(key, params)}; "
                               f"valid keys: {', '.join(sorted(params))}")
         check_type(f"{path}.{key}", value, params[key].default, params[key].annotation)
     for key, p in params.items():
-        if p.default is inspect.Parameter.empty and key not in options:
+        if p.default is inspect.Parameter.empty and key not in options and key not in exclude:
             raise ConfigError(f"{path}: missing required key '{key}'")
 
 
-def check_type(path: str, value: Any, default: Any, annotation: Any = None) -> None:
-    """Checks ``value`` against the type of ``default`` (when it has a plain one);
-    a ``float`` annotation makes an integer default accept any number."""
+_KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+          list: "a list", tuple: "a list", dict: "an object"}
+
+
+def _expected_kind(default: Any, annotation: Any):
+    """The plain type a value must have, from the annotation, else the default."""
+    names = {"bool": bool, "int": int, "float": float, "str": str, "list": list, "dict": dict}
+    annotation = names.get(annotation, annotation)
+    if annotation in _KINDS:
+        return annotation
     if default is None or default is inspect.Parameter.empty:
+        return None
+    for kind in (bool, int, float, str, list, tuple, dict):
+        if isinstance(default, kind):
+            return kind
+    return None
+
+
+def check_type(path: str, value: Any, default: Any, annotation: Any = None) -> None:
+    """Checks ``value`` against the parameter's annotation (``int``, ``float``,
+    ``bool``, ``str``, ``list``, ``dict``) or, without one, its default's type.
+    ``None`` is accepted where the default is ``None``."""
+    kind = _expected_kind(default, annotation)
+    if kind is None or (value is None and default is None):
         return
-    if annotation in (float, "float") and isinstance(default, (int, float)):
-        default = float(default)
-    if isinstance(default, bool):
-        ok, want = isinstance(value, bool), "a boolean"
-    elif isinstance(default, (int, float)):
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+              and float(value).is_integer())
+    elif kind is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        want = "a number"
-        if isinstance(default, int) and ok and float(value) != int(value):
-            ok, want = False, "an integer"
-    elif isinstance(default, str):
-        ok, want = isinstance(value, str), "a string"
-    elif isinstance(default, (list, tuple)):
-        ok, want = isinstance(value, (list, tuple)), "a list"
-    elif isinstance(default, dict):
-        ok, want = isinstance(value, dict), "an object"
+    elif kind is str:
+        ok = isinstance(value, str)
+    elif kind in (list, tuple):
+        ok = isinstance(value, (list, tuple))
     else:
-        return
+        ok = isinstance(value, dict)
     if not ok:
-        raise ConfigError(f"{path}: expected {want}, got {value!r}")
+        raise ConfigError(f"{path}: expected {_KINDS[kind]}, got {value!r}")

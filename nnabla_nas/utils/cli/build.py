@@ -14,7 +14,7 @@ from ...dataset import build_dataset, make_loaders
 from ...optimizer import Optimizer
 from ...runner.registry import RUNNERS
 from ...runner.searcher import Searcher
-from ..registry import ConfigError
+from ..registry import ConfigError, accepted_keys
 from .config import DATA_ARGS, RunConfig
 
 #: Optimizer sections used when the config leaves them out (DARTS paper settings).
@@ -65,13 +65,15 @@ def build_run(config: RunConfig, algorithm: str) -> Run:
     loaders = make_loaders(data, mode, hp.mini_batch_train, hp.mini_batch_valid, seed=hp.seed)
 
     options = dict(config.network_options)
+    net_cls = runner_cls.network_class(SPACES.get(config.network))
     found = {"in_channels": shape[0], "num_classes": data.num_classes}
     for key in DATA_ARGS:
+        if key not in accepted_keys(net_cls):
+            continue
         if options.get(key) is not None and options[key] != found[key]:
             raise ConfigError(f"network.{config.network}.{key}: {options[key]} does not match "
                               f"the data ({found[key]} from dataloader.{config.dataset})")
         options[key] = found[key]
-    net_cls = runner_cls.network_class(SPACES.get(config.network))
     if mode == "search":
         options.setdefault("mode", runner_cls.network_mode)
     try:
