@@ -5,7 +5,8 @@ picks which one it builds.
 """
 
 from ..utils.registry import Registry
-from .classification import darts
+from .classification import darts, pnas
 
 SPACES = Registry("network")
 SPACES.register("darts")(darts)
+SPACES.register("pnas")(pnas)

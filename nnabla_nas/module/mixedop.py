@@ -76,6 +76,14 @@ class MixedOp(Module):
         """Index of the operator built by the last ``sample``/``max`` call."""
         return self._active
 
+    @property
+    def score(self) -> Optional[np.ndarray]:
+        """``softmax(alpha) - onehot(k)`` of the last ``sample``/``max`` call: the
+        gradient of ``-log p(k)``. ``alpha.g`` holds the same values, but when
+        several MixedOps share one alpha only the last call's; sum ``score``
+        over them instead."""
+        return self.__dict__.get("_score")
+
     def probabilities(self) -> np.ndarray:
         """``softmax(alpha)`` as a float64 vector."""
         return softmax(self._alpha.d)
@@ -96,6 +104,7 @@ class MixedOp(Module):
             op.apply(need_grad=(k == index))
         grad = p.copy()
         grad[index] -= 1.0
+        self._score = grad
         self._alpha.g = grad.reshape(self._alpha.shape)
         return self._ops[index](input)
 

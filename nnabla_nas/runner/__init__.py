@@ -3,7 +3,7 @@
 from ..utils.cli.hparams import Hparams
 from .registry import RUNNERS
 from .runner import Runner
-from .searcher import DartsSearcher, Searcher
+from .searcher import DartsSearcher, ProxylessNasSearcher, Searcher
 from .trainer import Trainer
 
-__all__ = ["DartsSearcher", "Hparams", "RUNNERS", "Runner", "Searcher", "Trainer"]
+__all__ = ["DartsSearcher", "Hparams", "ProxylessNasSearcher", "RUNNERS", "Runner", "Searcher", "Trainer"]

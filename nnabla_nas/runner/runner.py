@@ -105,6 +105,12 @@ class Runner:
             self._reporter.close()
             self._reporter = None
 
+    @classmethod
+    def config_kwargs(cls, config) -> dict:
+        """Extra constructor arguments this algorithm takes from a validated
+        :class:`~nnabla_nas.utils.cli.config.RunConfig` (none by default)."""
+        return {}
+
     # -- graphs ----------------------------------------------------------------
     def graph(self, key: str, batch_size: int, training: bool) -> Graph:
         """The graph for ``key`` at ``batch_size``, built once unless dynamic."""
@@ -115,11 +121,10 @@ class Runner:
                                                   self.args.loss_weights)
         return self._graphs[cache_key]
 
-    def accumulate(self, key: str, split: str, n_accum: int, training: bool = True):
-        """Forward/backward ``n_accum`` mini-batches of ``split``, accumulating
-        gradients scaled by ``1/n_accum``; returns mean loss and error."""
+    def accumulate(self, graph: Graph, split: str, n_accum: int):
+        """Forward/backward ``n_accum`` mini-batches of ``split`` through ``graph``,
+        accumulating gradients scaled by ``1/n_accum``; returns mean loss and error."""
         loader = self.dataloader[split]
-        graph = self.graph(key, loader.batch_size, training)
         loss_sum = err_sum = 0.0
         for _ in range(n_accum):
             graph.feed(loader.next())
@@ -129,6 +134,18 @@ class Runner:
             loss_sum += loss
             err_sum += err
         return loss_sum / n_accum, err_sum / n_accum
+
+    def weight_update(self, optimizer: Optimizer, split: str, n_accum: int, key: str):
+        """One weight update: build (or reuse) the graph, register the
+        parameters that need gradients, accumulate, update. Architecture
+        parameters are frozen, so no gradient is computed for them."""
+        with frozen(self.model.get_arch_parameters().values()):
+            graph = self.graph(key, self.dataloader[split].batch_size, training=True)
+            optimizer.set_parameters(self.model.get_net_parameters(grad_only=True))
+            optimizer.zero_grad()
+            result = self.accumulate(graph, split, n_accum)
+            optimizer.update()
+        return result
 
     def evaluate(self, split: str) -> Dict[str, float]:
         """Loss and error over one ordered pass of ``split`` in inference mode."""

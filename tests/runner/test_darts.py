@@ -106,7 +106,8 @@ def test_arch_gradient_equals_full_gradient(tmp_path):
         params = model.get_net_parameters().values() if freeze else []
         from nnabla_nas.runner.runner import frozen
         with frozen(params):
-            searcher.accumulate("search", "valid", 1)
+            graph = searcher.graph("search", 32, training=True)
+            searcher.accumulate(graph, "valid", 1)
         grads.append(model.choice._alpha.g.copy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6)
     assert np.abs(grads[0]).max() > 0
@@ -127,6 +128,6 @@ def test_gradient_accumulation_equals_big_batch(tmp_path):
         searcher = DartsSearcher(model, {"train": Optimizer(), "valid": Optimizer()}, data, hp)
         for p in model.get_parameters().values():
             p.grad.zero()
-        searcher.accumulate("search", "train", hp.accum_train)
+        searcher.accumulate(searcher.graph("search", mini, True), "train", hp.accum_train)
         grads.append(model.head._W.g.copy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-7)

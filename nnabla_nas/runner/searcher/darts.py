@@ -24,20 +24,16 @@ class DartsSearcher(Searcher):
     network_mode = "full"
 
     def train_on_batch(self, warmup: bool = False):
-        optimizer = self.weight_optimizer(warmup)
-        with frozen(self.model.get_arch_parameters().values()):
-            optimizer.set_parameters(self.model.get_net_parameters(grad_only=True))
-            optimizer.zero_grad()
-            result = self.accumulate("search", "train", self.args.accum_train)
-            optimizer.update()
-        return result
+        return self.weight_update(self.weight_optimizer(warmup), "train",
+                                  self.args.accum_train, key="search")
 
     def valid_on_batch(self):
         optimizer = self.optimizer["valid"]
         with frozen(self.model.get_net_parameters().values()):
+            graph = self.graph("search", self.dataloader["valid"].batch_size, training=True)
             optimizer.set_parameters(self.model.get_arch_parameters())
             optimizer.zero_grad()
-            result = self.accumulate("search", "valid", self.args.accum_valid)
+            result = self.accumulate(graph, "valid", self.args.accum_valid)
             optimizer.update()
         for name, alpha in self.model.get_arch_parameters().items():
             if not np.all(np.isfinite(alpha.d)):

@@ -97,12 +97,14 @@ class Searcher(Runner):
     def end_epoch(self, phase: str, train: Meter, valid: Meter, seconds: float) -> None:
         """Reports the epoch, exports the architecture and commits a checkpoint."""
         lr = self.weight_optimizer(phase == "warmup").learning_rate()
-        self.reporter.epoch(self.epoch, "train", train.mean(), lr, seconds, phase)
+        extra = " ".join(filter(None, [phase, getattr(self, "epoch_extra", "")]))
+        self.epoch_extra = ""
+        self.reporter.epoch(self.epoch, "train", train.mean(), lr, seconds, extra)
         line = (f"epoch {self.epoch}/{self.args.warmup + self.args.epoch} [{phase}] "
                 f"train loss {train.mean()['loss']:.4f} error {train.mean()['error']:.4f}")
         if valid:
             self.reporter.epoch(self.epoch, "valid", valid.mean(),
-                                self.optimizer["valid"].learning_rate(), seconds, phase)
+                                self.optimizer["valid"].learning_rate(), seconds, extra)
             line += f" | arch loss {valid.mean()['loss']:.4f} error {valid.mean()['error']:.4f}"
         self.reporter.info(f"{line} | {seconds:.1f}s")
         self.model.save_arch(self.output_path)

@@ -6,7 +6,7 @@ from typing import Dict
 
 from ...utils.io import load_h5_parameters
 from ..registry import RUNNERS
-from ..runner import Meter, Runner, frozen
+from ..runner import Meter, Runner
 
 
 @RUNNERS.register("Trainer")
@@ -40,13 +40,8 @@ class Trainer(Runner):
 
     def train_on_batch(self):
         """One weight update on the ``train`` split; returns (loss, error)."""
-        optimizer = self.optimizer["train"]
-        with frozen(self.model.get_arch_parameters().values()):
-            optimizer.set_parameters(self.model.get_net_parameters(grad_only=True))
-            optimizer.zero_grad()
-            result = self.accumulate("train", "train", self.args.accum_train)
-            optimizer.update()
-        return result
+        return self.weight_update(self.optimizer["train"], "train", self.args.accum_train,
+                                  key="train")
 
     def run(self) -> Dict[str, object]:
         args = self.args

@@ -96,7 +96,7 @@ def build_run(config: RunConfig, algorithm: str) -> Run:
         name: Optimizer(**opts, max_iter=total[name], path=f"optimizer.{name}")
         for name, opts in sections.items()}
     config.optimizer = sections
-    runner = runner_cls(model, optimizers, loaders, hp)
+    runner = runner_cls(model, optimizers, loaders, hp, **runner_cls.config_kwargs(config))
     return Run(runner, model, data, config)
 
 

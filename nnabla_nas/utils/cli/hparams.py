@@ -29,6 +29,8 @@ class Hparams:
         seed: Seeds numpy, nnabla and the data order.
         n_iter: ProxylessNAS: architectures sampled per architecture update.
         baseline_decay: ProxylessNAS: decay of the reward's moving-average baseline.
+        reward: ProxylessNAS: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``)
+            of a sampled architecture on the validation mini-batches.
         context: ``cpu`` or ``cudnn`` (the ``-c`` flag overrides it).
         device_id: GPU index (the ``-d`` flag overrides it).
         type_config: ``float`` or ``half`` (the ``-t`` flag overrides it).
@@ -51,6 +53,7 @@ class Hparams:
     seed: int = 0
     n_iter: int = 10
     baseline_decay: float = 0.95
+    reward: str = "accuracy"
     context: str = "cpu"
     device_id: str = "0"
     type_config: str = "float"
@@ -97,6 +100,9 @@ class Hparams:
                                   f"batch_size_{split} ({batch}); use a divisor of {batch}")
         if not 0 <= self.baseline_decay < 1:
             raise ConfigError(f"{path}.baseline_decay: must be in [0, 1), got {self.baseline_decay}")
+        if self.reward not in ("accuracy", "loss"):
+            raise ConfigError(f"{path}.reward: unknown reward '{self.reward}'; "
+                              f"valid: accuracy, loss")
         if self.loss_weights is not None and (
                 not self.loss_weights or
                 not all(isinstance(w, (int, float)) and not isinstance(w, bool)

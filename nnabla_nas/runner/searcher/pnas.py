@@ -1,0 +1,134 @@
+"""`ProxylessNasSearcher`: one sampled path per step, REINFORCE on ``alpha``.
+
+References:
+    Cai, Zhu, Han. ProxylessNAS: Direct Neural Architecture Search on Target
+    Task and Hardware. ICLR 2019.
+    Williams. Simple statistical gradient-following algorithms for
+    connectionist reinforcement learning. Machine Learning, 1992.
+"""
+
+from collections import defaultdict
+from typing import Dict, Optional
+
+import nnabla as nn
+import numpy as np
+
+from ...module import MixedOp
+from ...utils.registry import ConfigError, check_kwargs
+from ..registry import RUNNERS
+from .darts import DartsSearcher
+
+REWARDS = ("accuracy", "loss")
+
+
+@RUNNERS.register("ProxylessNasSearcher")
+class ProxylessNasSearcher(DartsSearcher):
+    """ProxylessNAS: the network runs in ``sample`` mode, so each graph build
+    draws one operation per choice point and only that path exists in memory.
+
+    * Weight step: sample a path, update that path's weights (the optimizer
+      holds only them; its state for the others is kept aside, not reset).
+    * Architecture step: draw ``n_iter`` paths, score each on the same
+      validation mini-batches with reward ``r = R * prod_j min(1, T_j/c_j)^w_j``
+      (``R = 1 - error`` or ``-loss``; ``c_j`` the estimate of regularizer
+      ``j``, ``T_j`` its bound, ``w_j`` its weight), and move ``alpha`` along
+      the score-function gradient ``mean_i (r_i - b) grad log p(a_i)`` with a
+      moving-average baseline ``b`` (decay ``hparams.baseline_decay``).
+
+    Args:
+        model, optimizer, dataloader, args: as :class:`Runner`.
+        regularizer: Name -> estimator (``LatencyEstimator``, ``MemoryEstimator``).
+        reward: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``).
+    """
+
+    network_mode = "sample"
+    dynamic_graph = True
+
+    def __init__(self, model, optimizer, dataloader, args, regularizer: Optional[Dict] = None,
+                 reward: str = "accuracy"):
+        super().__init__(model, optimizer, dataloader, args)
+        if reward not in REWARDS:
+            raise ConfigError(f"reward: unknown reward '{reward}'; valid: {', '.join(REWARDS)}")
+        self.regularizer = dict(regularizer or {})
+        self.reward = reward
+        self.baseline: Optional[float] = None
+        self._estimates = defaultdict(list)
+
+    @staticmethod
+    def check_regularizer(regularizer: dict, path: str) -> None:
+        from ...utils.estimator import ESTIMATORS
+        if not isinstance(regularizer, dict):
+            raise ConfigError(f"{path}: expected an object such as "
+                              f"{{\"LatencyEstimator\": {{\"weight\": 0.1, \"bound\": 5.0}}}}")
+        for name, options in regularizer.items():
+            check_kwargs(ESTIMATORS.get(name, path), options or {}, f"{path}.{name}")
+
+    @classmethod
+    def config_kwargs(cls, config) -> dict:
+        from ...utils.estimator import build_estimators
+        return {"regularizer": build_estimators(config.regularizer),
+                "reward": config.hparams.reward}
+
+    def state(self) -> dict:
+        return {"baseline": self.baseline}
+
+    def load_state(self, state: dict) -> None:
+        self.baseline = state.get("baseline")
+
+    def valid_on_batch(self):
+        """Architecture step: REINFORCE over ``n_iter`` sampled architectures."""
+        loader = self.dataloader["valid"]
+        batches = [loader.next() for _ in range(self.args.accum_valid)]
+        arch = self.model.get_arch_parameters()
+        mixed = [m for _, m in self.model.get_modules() if isinstance(m, MixedOp)]
+        rewards, scores, losses, errors = [], [], [], []
+        for _ in range(self.args.n_iter):
+            with nn.no_grad():
+                graph = self.graph("arch", loader.batch_size, training=True)
+            # grad log p(a) of this architecture, summed over the MixedOps that
+            # share an alpha (MixedOp.score is -grad log p of its own draw).
+            score = {name: np.zeros(alpha.shape) for name, alpha in arch.items()}
+            by_id = {id(alpha): name for name, alpha in arch.items()}
+            for m in mixed:
+                if m.score is not None and id(m._alpha) in by_id:
+                    score[by_id[id(m._alpha)]] += m.score.reshape(m._alpha.shape)
+            loss = err = 0.0
+            for batch in batches:
+                graph.feed(batch)
+                b_loss, b_err = graph.forward(clear_no_need_grad=False)
+                loss += b_loss / len(batches)
+                err += b_err / len(batches)
+            self.check_finite(loss, "valid loss")
+            reward = 1.0 - err if self.reward == "accuracy" else -loss
+            for name, estimator in self.regularizer.items():
+                self._estimates[name].append(estimator.predict(self.model))
+                reward *= estimator.factor(self.model)
+            rewards.append(reward)
+            scores.append(score)
+            losses.append(loss)
+            errors.append(err)
+        baseline = float(np.mean(rewards)) if self.baseline is None else self.baseline
+        optimizer = self.optimizer["valid"]
+        optimizer.set_parameters(arch)
+        for name, alpha in arch.items():
+            # Descent on -E[r]: grad = -mean (r - b) grad log p = mean (r - b) * score.
+            alpha.g = np.mean([(r - baseline) * s[name] for r, s in zip(rewards, scores)],
+                              axis=0)
+        optimizer.update()
+        decay = self.args.baseline_decay
+        self.baseline = decay * baseline + (1 - decay) * float(np.mean(rewards))
+        for name, alpha in arch.items():
+            if not np.all(np.isfinite(alpha.d)):
+                self.check_finite(float("nan"), f"architecture weight '{name}'")
+        return float(np.mean(losses)), float(np.mean(errors))
+
+    def end_epoch(self, phase, train, valid, seconds) -> None:
+        estimates = {k: float(np.mean(v)) for k, v in self._estimates.items() if v}
+        self._estimates.clear()
+        if estimates:
+            text = " ".join(f"{k}={v:.4g}{getattr(self.regularizer[k], 'unit', '')}"
+                            for k, v in estimates.items())
+            self.reporter.info(f"epoch {self.epoch} mean estimates of sampled architectures: "
+                               f"{text}")
+            self.epoch_extra = text
+        super().end_epoch(phase, train, valid, seconds)

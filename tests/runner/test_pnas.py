@@ -1,0 +1,158 @@
+"""ProxylessNasSearcher: REINFORCE finds the best op; budgets move it; state survives."""
+
+import json
+
+import nnabla as nn
+import nnabla.functions as F
+import numpy as np
+import pytest
+
+from nnabla_nas import module as Mo
+from nnabla_nas.contrib.classification import ClassificationModel
+from nnabla_nas.dataset import DataLoader
+from nnabla_nas.optimizer import Optimizer
+from nnabla_nas.runner import Hparams, ProxylessNasSearcher
+
+C = 4
+
+
+def roll(x, shift=1):
+    """Channel c takes the value of channel c - shift: logits for the wrong class."""
+    return F.concatenate(x[:, C - shift:], x[:, :C - shift], axis=1)
+
+
+def make_ops():
+    mask = nn.Variable.from_numpy_array(np.array([1, 1, 0, 0], np.float32).reshape(1, C, 1, 1))
+    return [
+        Mo.Lambda(lambda x: roll(x)),                      # always wrong: reward 0
+        Mo.Identity(),                                      # always right: reward 1
+        Mo.Lambda(lambda x: x + 2 * roll(x) * mask),        # right for half the classes: 0.5
+    ]
+
+
+class KnownRewards(ClassificationModel):
+    """Logits are the op's output: each op has a fixed, known accuracy."""
+
+    def __init__(self, ops=None, rng=None):
+        self.choice = Mo.MixedOp(ops or make_ops(), mode="sample", rng=rng)
+
+    def call(self, x):
+        return F.reshape(self.choice(x), (x.shape[0], C))
+
+
+def onehot_loaders(n=64, seed=0):
+    y = np.arange(n) % C
+    x = np.zeros((n, 1, 1, C), np.uint8)
+    x[np.arange(n), 0, 0, y] = 255
+    common = dict(mean=(0.0,), std=(1.0,))
+    return {"train": DataLoader(x, y, 16, shuffle=True, rng=seed, **common),
+            # In order: every batch of 16 holds each class 4 times (exact rewards).
+            "valid": DataLoader(x, y, 16, shuffle=False, **common)}
+
+
+def searcher(tmp_path, model, seed, n_iter=4, regularizer=None, lr=0.2):
+    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, n_iter=n_iter,
+                 baseline_decay=0.9, seed=seed, output_path=str(tmp_path), quiet=True)
+    opts = {"train": Optimizer(name="Sgd", lr=0.1), "valid": Optimizer(name="Adam", lr=lr)}
+    return ProxylessNasSearcher(model, opts, onehot_loaders(seed=seed), hp,
+                                regularizer=regularizer)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_reinforce_concentrates_on_best_op(tmp_path, seed):
+    model = KnownRewards(rng=np.random.RandomState(seed))
+    s = searcher(tmp_path, model, seed)
+    for _ in range(40):
+        s.valid_on_batch()
+    p = model.choice.probabilities()
+    assert np.argmax(p) == 1 and p[1] > 0.8, p.round(3)
+
+
+def test_reinforce_gradient_is_the_score_function_estimate(tmp_path):
+    """One update equals Adam applied to mean_i (r_i - b) (softmax - onehot(a_i))."""
+    model = KnownRewards(rng=np.random.RandomState(5))
+    s = searcher(tmp_path, model, 0, n_iter=3, lr=0.1)
+    alpha = model.choice._alpha
+    alpha.d = np.array([0.2, -0.1, 0.4]).reshape(3, 1, 1, 1, 1)
+    p = model.choice.probabilities()
+    replay = np.random.RandomState(5)
+    draws = [int(replay.choice(3, p=p)) for _ in range(3)]
+    rewards = np.array([{0: 0.0, 1: 1.0, 2: 0.5}[a] for a in draws])
+    grad = np.mean([(r - rewards.mean()) * (p - np.eye(3)[a]) for r, a in zip(rewards, draws)],
+                   axis=0)
+    before = alpha.d.ravel().copy()
+    s.valid_on_batch()
+    # Adam's first step moves each coordinate by lr * sign(grad) (where grad != 0).
+    step = alpha.d.ravel() - before
+    nonzero = np.abs(grad) > 1e-9
+    np.testing.assert_allclose(step[nonzero], -0.1 * np.sign(grad[nonzero]), rtol=1e-3)
+    assert s.baseline == pytest.approx(rewards.mean())
+
+
+def test_weight_steps_keep_adam_state(tmp_path):
+    """Adam's step count of a layer on every path grows with every weight step."""
+    class WithHead(KnownRewards):
+        def __init__(self):
+            super().__init__(rng=np.random.RandomState(0))
+            self.head = Mo.Linear(C, C)
+
+        def call(self, x):
+            return self.head(super().call(x))
+
+    model = WithHead()
+    s = searcher(tmp_path, model, 0)
+    s.optimizer["train"] = Optimizer(name="Adam", lr=0.01)
+    for _ in range(7):
+        s.train_on_batch()
+    states = s.optimizer["train"]._solver.get_states()
+    assert states["head/_W"].t == 7 and states["head/_b"].t == 7
+
+
+def budget_ops():
+    mask = nn.Variable.from_numpy_array(np.array([1, 0, 0, 0], np.float32).reshape(1, C, 1, 1))
+    exact = Mo.Conv(C, C, (1, 1), with_bias=False, fix_parameters=True,
+                    w_init=np.eye(C, dtype=np.float32).reshape(C, C, 1, 1))
+    return [Mo.Lambda(lambda x: roll(x)),                   # reward 0
+            exact,                                          # reward 1, slow (10 ms)
+            Mo.Lambda(lambda x: x + 2 * roll(x) * mask)]    # reward 0.75, fast (1 ms)
+
+
+def latency_table(tmp_path):
+    """A latency table 'measured on a device' where the conv takes 10 ms and each
+    Lambda 1 ms: first measured here for the real layer keys, then edited."""
+    from nnabla_nas.utils.estimator import LatencyEstimator
+    model = KnownRewards(budget_ops())
+    model.choice.mode = "max"
+    est = LatencyEstimator(n_run=1, warmup=0)
+    x = nn.Variable((16, C, 1, 1))
+    for k in range(3):
+        model.choice._alpha.d = np.eye(3)[k].reshape(3, 1, 1, 1, 1)
+        model(x)
+        est.predict(model)
+    path = tmp_path / "table.json"
+    est.save_table(str(path))
+    table = json.loads(path.read_text())
+    assert {e["layer"] for e in table["entries"]} == {"Conv", "Lambda"}
+    for entry in table["entries"]:
+        entry["latency"] = 10.0 if entry["layer"] == "Conv" else 1.0
+    table["unit"] = "ms"
+    path.write_text(json.dumps(table))
+    return str(path)
+
+
+@pytest.mark.parametrize("bound,expected", [(2.0, 2), (None, 1)],
+                         ids=["tight-bound-picks-fast", "no-bound-picks-accurate"])
+def test_latency_bound_moves_the_search(tmp_path, bound, expected):
+    from nnabla_nas.utils.estimator import LatencyEstimator
+    table = latency_table(tmp_path)
+    regularizer = {}
+    if bound is not None:
+        regularizer["LatencyEstimator"] = LatencyEstimator(weight=1.0, bound=bound, table=table)
+    model = KnownRewards(budget_ops(), rng=np.random.RandomState(0))
+    s = searcher(tmp_path, model, 0, regularizer=regularizer)
+    for _ in range(40):
+        s.valid_on_batch()
+    p = model.choice.probabilities()
+    assert np.argmax(p) == expected and p[expected] > 0.6, p.round(3)
+    if bound is not None:
+        assert regularizer["LatencyEstimator"].n_measurements == 0  # priced from the table
