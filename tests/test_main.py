@@ -168,3 +168,52 @@ def test_module_entry_point_and_console_script_are_the_same(searched, tmp_path):
         outputs.append(subprocess.run([str(script), *args], capture_output=True, text=True).stdout)
     assert len(outputs) == 3, "the nnabla-nas console script is not installed"
     assert outputs[0] == outputs[1] == outputs[2] and "config OK" in outputs[0]
+
+
+def pnas_config(data):
+    cfg = search_config(data)
+    cfg["network"] = {"pnas": cfg["network"]["darts"]}
+    del cfg["network"]["pnas"]["shared"]
+    cfg["optimizer"]["regularizer"] = {"MemoryEstimator": {"weight": 0.5, "bound": 0.01}}
+    cfg["hparams"].update(n_iter=3, baseline_decay=0.9)
+    return cfg
+
+
+def test_pnas_search_resume_and_retrain(searched, tmp_path):
+    tmp, _, data, _ = searched
+    cfg = write(tmp_path / "pnas.json", pnas_config(data))
+    reference = tmp_path / "ref"
+    proc = main("-a", "ProxylessNasSearcher", "-f", cfg, "-o", reference)
+    assert proc.returncode == 0, proc.stderr
+    assert "MemoryEstimator=" in proc.stdout
+    assert "MemoryEstimator=" in (reference / "metrics.csv").read_text()
+    for name in ("arch.h5", "arch.json", "normal.png", "weights.h5", "checkpoint/state.json"):
+        assert (reference / name).is_file(), name
+
+    # Kill inside epoch 2, rerun: the same alphas as the uninterrupted run.
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(ROOT / "main.py"), "-a", "ProxylessNasSearcher", "-f", cfg,
+           "-o", str(out)]
+    run = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = out / "checkpoint" / "state.json"
+    while not state.exists() and run.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    assert json.loads(state.read_text())["epoch"] < 3
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    ours, ref = load_h5_parameters(str(out / "arch.h5")), load_h5_parameters(str(reference / "arch.h5"))
+    assert list(ours) == list(ref) and len(ref) == 15  # unshared: 3 cells x 5 edges
+    for key in ref:
+        np.testing.assert_allclose(ours[key], ref[key], rtol=1e-6, atol=1e-7)
+
+    train = {"dataloader": {"npz": {"path": data}},
+             "network": {"pnas": {"init_channels": 4, "num_cells": 3, "num_choices": 2,
+                                  "multiplier": 2, "stem_multiplier": 1,
+                                  "genotype": str(reference / "arch.h5")}},
+             "hparams": {"epoch": 1, "batch_size_train": 16, "batch_size_valid": 16}}
+    proc = main("-a", "Trainer", "-f", write(tmp_path / "train.json", train), "-o", tmp_path / "t")
+    assert proc.returncode == 0, proc.stderr
+    assert "test accuracy" in proc.stdout

@@ -67,7 +67,9 @@ class Model(Mo.Module):
         """One line: sizes of the net and arch groups and the number of MixedOps."""
         net, arch = self._split_parameters(grad_only=False)
         mixed = sum(isinstance(m, Mo.MixedOp) for _, m in self.get_modules())
-        return (f"{type(self).__name__}: {_count(net):,} net parameters in {len(net)} arrays, "
+        trainable = {k: p for k, p in net.items() if p.need_grad}
+        return (f"{type(self).__name__}: {_count(trainable):,} trainable net parameters "
+                f"({_count(net):,} in all, in {len(net)} arrays), "
                 f"{_count(arch):,} arch parameters in {len(arch)} arrays, "
                 f"{mixed} MixedOps")
 

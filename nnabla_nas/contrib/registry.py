@@ -5,8 +5,9 @@ picks which one it builds.
 """
 
 from ..utils.registry import Registry
-from .classification import darts, pnas
+from .classification import darts, mobilenet, pnas
 
 SPACES = Registry("network")
 SPACES.register("darts")(darts)
 SPACES.register("pnas")(pnas)
+SPACES.register("mobilenet")(mobilenet)

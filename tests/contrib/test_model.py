@@ -49,7 +49,9 @@ def test_grad_only_is_passed_through():
 def test_summary_counts():
     text = Toy().summary()
     assert text.startswith("Toy:")
-    assert f"{2 * 2 * 9 + 2 + 3 + 2:,} net parameters in 4 arrays" in text
+    # frozen/_b is fixed: counted in all, not as trainable.
+    assert f"{2 * 2 * 9 + 2 + 3:,} trainable net parameters ({2 * 2 * 9 + 2 + 3 + 2:,} in all, " \
+        "in 4 arrays)" in text
     assert "4 arch parameters in 2 arrays" in text and "1 MixedOps" in text
 
 

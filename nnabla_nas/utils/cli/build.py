@@ -104,7 +104,8 @@ def describe(run: Run) -> str:
     """The short summary ``--check`` prints."""
     hp = run.config.hparams
     loaders = run.runner.dataloader
-    net = sum(int(np.prod(p.shape)) for p in run.model.get_net_parameters().values())
+    net = sum(int(np.prod(p.shape)) for p in run.model.get_net_parameters().values()
+              if p.need_grad)
     arch = sum(int(np.prod(p.shape)) for p in run.model.get_arch_parameters().values())
     from ...module import MixedOp
     choices = sum(isinstance(m, MixedOp) for _, m in run.model.get_modules())
@@ -112,7 +113,7 @@ def describe(run: Run) -> str:
     return "\n".join([
         f"config OK: {run.config.dataset} ({splits} images, input {hp.input_shapes[0]}, "
         f"{run.data.num_classes} classes)",
-        f"network: {run.config.network}.{type(run.model).__name__}, {net} net parameters, "
+        f"network: {run.config.network}.{type(run.model).__name__}, {net} trainable net parameters, "
         f"{arch} architecture parameters, {choices} choice points",
         f"steps per epoch: {run.runner.steps_per_epoch('train')} "
         f"(batch {hp.batch_size_train}, mini-batch {hp.mini_batch_train}); "
