@@ -29,7 +29,8 @@ setup(
         "pyyaml>=5.4",             # YAML configs (safe_load only)
         "h5py>=3.0",               # .h5 parameter files (nnabla's format)
         "scikit-learn>=1.0",       # the bundled `digits` dataset
-        "matplotlib>=3.3",         # cell and learning-curve pictures, no system packages
+        "matplotlib>=3.3",
+        "Pillow>=8",               # JPEG/PNG decoding of the imagenet folder loader         # cell and learning-curve pictures, no system packages
         "tensorboardX>=2.5,<3",    # works with nnabla's protobuf~=3.20 pin (tensorboard does not)
     ],
     extras_require={

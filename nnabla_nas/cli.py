@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import sys
 from typing import List, Optional
 
@@ -38,7 +39,7 @@ def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
     args = parse_args(argv, prog)
 
     from .runner.checkpoint import exists as checkpoint_exists
-    from .runner.runner import NonFiniteError
+    from .runner.runner import Interrupted, NonFiniteError
     from .utils.cli.build import build_run, describe
     from .utils.cli.config import validate_config
     from .utils.context import set_context
@@ -71,11 +72,21 @@ def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
     except (ConfigError, ValueError, FileNotFoundError) as err:
         return _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
 
-    os.makedirs(hp.output_path, exist_ok=True)
-    write_text_atomic(saved_path, json.dumps(resolved, indent=2) + "\n")
+    try:
+        os.makedirs(hp.output_path, exist_ok=True)
+        write_text_atomic(saved_path, json.dumps(resolved, indent=2) + "\n")
+    except OSError as err:
+        return _fail(f"cannot write to the output folder '{hp.output_path}': "
+                     f"{err.strerror or err}")
     runner = run.runner
+    previous = {sig: signal.signal(sig, lambda signum, _: runner.request_stop(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         runner.run()
+    except Interrupted as err:
+        runner.reporter.info(f"{signal.Signals(err.signum).name}: {err}; rerun the same "
+                             f"command to resume")
+        return 128 + err.signum
     except KeyboardInterrupt:
         runner.reporter.info(f"interrupted; rerun the same command to resume from the last "
                              f"completed epoch in {hp.output_path}")
@@ -83,7 +94,13 @@ def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
     except NonFiniteError as err:
         runner.reporter.info(f"error: {err}")
         return EXIT_FAILED
+    except OSError as err:
+        sys.stderr.write(f"error: writing {getattr(err, 'filename', None) or 'a file'} failed: "
+                         f"{err.strerror or err}; the files written before are intact\n")
+        return EXIT_FAILED
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         runner.close()
     return 0
 

@@ -1,10 +1,10 @@
 """Datasets: registered builders returning :class:`ImageData`, split into :class:`DataLoader` s.
 
 Importing this package registers every builder in :data:`DATASETS`
-(``digits``, ``npz``, ``cifar10``).
+(``digits``, ``npz``, ``cifar10``, ``imagenet``).
 """
 
-from . import cifar10, digits, npz  # noqa: F401  (registration)
+from . import cifar10, digits, imagenet, npz  # noqa: F401  (registration)
 from .data import DatasetError, ImageData, make_loaders, split_indices
 from .loader import DataLoader
 from .registry import DATASETS, build_dataset

@@ -184,7 +184,7 @@ def _loader_seeds(seed: int, count: int):
     return [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(seed).spawn(count)]
 
 
-def make_loaders(data: ImageData, mode: str, mini_batch_train: int, mini_batch_valid: int,
+def make_loaders(data, mode: str, mini_batch_train: int, mini_batch_valid: int,
                  seed: int = 0) -> Dict[str, DataLoader]:
     """Builds the data loaders of a search or of a training run.
 
@@ -201,7 +201,8 @@ def make_loaders(data: ImageData, mode: str, mini_batch_train: int, mini_batch_v
       ``mini_batch_valid`` capped at their size.
 
     Args:
-        data: The dataset.
+        data: The dataset: an :class:`ImageData`, or file-backed data (such
+            as ``imagenet``'s) with a ``make_loaders`` method of its own.
         mode: ``"search"`` or ``"train"``.
         mini_batch_train: Batch size of the ``"train"`` loader.
         mini_batch_valid: Batch size of the other loaders.
@@ -215,6 +216,8 @@ def make_loaders(data: ImageData, mode: str, mini_batch_train: int, mini_batch_v
             batch size.
         ValueError: If ``mode`` is unknown.
     """
+    if not isinstance(data, ImageData):  # file-backed data (imagenet) splits itself
+        return data.make_loaders(mode, mini_batch_train, mini_batch_valid, seed)
     parts = split_indices(len(data.train_x), mode, data.train_portion,
                           data.valid_portion, data.split_seed)
     seeds = _loader_seeds(seed, 3)

@@ -6,7 +6,6 @@ Everything else (traversal, parameter collection, save/load) is built on the
 single traversal helper :meth:`Module.get_modules`.
 """
 
-import os
 from collections import OrderedDict
 from typing import Dict, Iterator, Optional, Tuple
 

@@ -1,6 +1,6 @@
 """The `Parameter`: an `nnabla.Variable` that a `Module` owns and registers."""
 
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Sequence, Union
 
 import nnabla as nn
 import numpy as np

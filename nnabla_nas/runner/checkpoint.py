@@ -1,8 +1,9 @@
 """Checkpoints that let an interrupted run continue where it stopped.
 
-Layout, in ``<output>/checkpoint/``: ``params-<epoch>.h5`` (every model
-parameter, architecture weights and batch-norm statistics included),
-``solver-<name>-<epoch>.h5`` per optimizer, and ``state.json`` (epoch,
+Layout, in ``<output>/checkpoint/``: ``params-<epoch>-<step>.h5`` (every
+model parameter, architecture weights and batch-norm statistics included),
+``solver-<name>-<epoch>-<step>.h5`` per optimizer, and ``state.json`` (epoch,
+step inside the epoch (0 at epoch ends; a stop signal checkpoints mid-epoch),
 optimizer iterations, data-loader positions, random states, algorithm state,
 and the names of the files above). ``state.json`` is written last and
 atomically: it is the commit point, so a crash at any moment leaves either
@@ -41,10 +42,11 @@ def save(runner) -> str:
     folder = os.path.join(runner.output_path, FOLDER)
     os.makedirs(folder, exist_ok=True)
     epoch = runner.epoch
-    files = {"params": f"params-{epoch}.h5"}
+    tag = f"{epoch}-{runner.step}"  # a new name each time: the committed files stay intact
+    files = {"params": f"params-{tag}.h5"}
     save_h5_parameters(os.path.join(folder, files["params"]), runner.model.get_parameters())
     for name, opt in runner.optimizer.items():
-        files[f"solver-{name}"] = f"solver-{name}-{epoch}.h5"
+        files[f"solver-{name}"] = f"solver-{name}-{tag}.h5"
         opt.save(os.path.join(folder, files[f"solver-{name}"]))
     state = {
         "epoch": epoch,

@@ -25,6 +25,18 @@ class NonFiniteError(RuntimeError):
     """A loss or architecture weight became NaN or infinite."""
 
 
+class Interrupted(Exception):
+    """A stop signal arrived; the run wrote a checkpoint after the current step.
+
+    Attributes:
+        signum: The signal number (``SIGINT``, ``SIGTERM``).
+    """
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.signum = signum
+
+
 class Meter:
     """Running mean of (loss, error) pairs."""
 
@@ -88,6 +100,35 @@ class Runner:
             tuple(dataloader["train"].shape)
         self.epoch = 0  # epochs completed
         self._graphs: Dict[tuple, Graph] = {}
+        self._stop_signal: Optional[int] = None
+        self.new_epoch()
+
+    # -- progress inside an epoch -----------------------------------------------
+    def new_epoch(self) -> None:
+        """Resets the position inside the epoch (step, meters, elapsed seconds)."""
+        self.step = 0
+        self.seconds = 0.0
+        self.meters = {"train": Meter(), "valid": Meter()}
+
+    def request_stop(self, signum: int) -> None:
+        """Asks the loop to stop after the current step (a signal handler calls it).
+
+        A second request while the first is pending stops at once, keeping the
+        last checkpoint.
+        """
+        if self._stop_signal is not None:
+            raise KeyboardInterrupt
+        self._stop_signal = signum
+
+    def after_step(self, step: int, seconds: float) -> None:
+        """Records the position; on a pending stop request, checkpoints and raises
+        :class:`Interrupted`."""
+        self.step, self.seconds = step, seconds
+        if self._stop_signal is not None:
+            self.save_checkpoint()
+            raise Interrupted(self._stop_signal,
+                              f"stopped in epoch {self.epoch + 1} after step {step}; "
+                              f"checkpoint written in {self.output_path}")
 
     @property
     def reporter(self) -> Reporter:
@@ -164,10 +205,11 @@ class Runner:
         return {"loss": loss_sum / total, "error": err_sum / total}
 
     def check_finite(self, value: float, what: str) -> None:
-        """Raises :class:`NonFiniteError` naming the epoch and quantity."""
+        """Raises :class:`NonFiniteError` naming the epoch, step and quantity."""
         if not np.isfinite(value):
-            raise NonFiniteError(f"{what} is {value} at epoch {self.epoch + 1}; the last "
-                                 f"good checkpoint is kept in {self.output_path}")
+            raise NonFiniteError(f"{what} is {value} at epoch {self.epoch + 1}, step "
+                                 f"{self.step + 1}; the last good checkpoint is kept in "
+                                 f"{self.output_path}")
 
     def steps_per_epoch(self, split: str = "train", batch_size: Optional[int] = None) -> int:
         """Updates per epoch so that every image of ``split`` is used once."""
@@ -182,18 +224,28 @@ class Runner:
 
     # -- state -------------------------------------------------------------------
     def state(self) -> dict:
-        """Algorithm-specific JSON-able state for the checkpoint (override)."""
-        return {}
+        """Algorithm-specific JSON-able state for the checkpoint (extend it)."""
+        return {"step": self.step, "seconds": self.seconds,
+                "meters": {k: m.values for k, m in self.meters.items()}}
 
     def load_state(self, state: dict) -> None:
-        """Restores :meth:`state` (override)."""
+        """Restores :meth:`state` (extend it)."""
+        self.step = int(state.get("step", 0))
+        self.seconds = float(state.get("seconds", 0.0))
+        for key, values in state.get("meters", {}).items():
+            self.meters[key].values = [tuple(v) for v in values]
 
     def save_checkpoint(self) -> None:
         """Writes the checkpoint of the epochs completed so far."""
         checkpoint.save(self)
 
     def resume(self) -> bool:
-        """Loads the checkpoint in the output folder if there is one."""
+        """Loads the checkpoint in the output folder if there is one (after
+        removing temporary files a killed run left behind)."""
+        from ..utils.io import remove_stale_temporaries
+        removed = remove_stale_temporaries(self.output_path)
+        if removed:
+            self.reporter.info(f"removed {removed} temporary file(s) of an interrupted write")
         return checkpoint.load(self)
 
     def write_json(self, name: str, data: dict) -> None:

@@ -34,6 +34,19 @@ def atomic_path(path: str) -> Iterator[str]:
         raise
 
 
+def remove_stale_temporaries(folder: str) -> int:
+    """Removes temporary files that a killed process left in ``folder`` (and its
+    subfolders) mid-write; returns how many. The real files were never touched."""
+    removed = 0
+    for root, _, names in os.walk(folder):
+        for name in names:
+            if name.startswith(".") and ".tmp" in name:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(root, name))
+                    removed += 1
+    return removed
+
+
 def write_text_atomic(path: str, text: str) -> None:
     """Writes ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

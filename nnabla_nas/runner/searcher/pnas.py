@@ -70,10 +70,14 @@ class ProxylessNasSearcher(DartsSearcher):
                 "reward": config.hparams.reward}
 
     def state(self) -> dict:
-        return {"baseline": self.baseline}
+        return {**super().state(), "baseline": self.baseline,
+                "estimates": {k: list(v) for k, v in self._estimates.items()}}
 
     def load_state(self, state: dict) -> None:
+        super().load_state(state)
         self.baseline = state.get("baseline")
+        self._estimates.clear()
+        self._estimates.update({k: list(v) for k, v in state.get("estimates", {}).items()})
 
     def valid_on_batch(self):
         """Architecture step: REINFORCE over ``n_iter`` sampled architectures."""

@@ -8,7 +8,7 @@ import os
 import time
 from typing import Dict
 
-from ..runner import Meter, Runner
+from ..runner import Meter, Runner  # noqa: F401 (Meter in signatures)
 
 
 class Searcher(Runner):
@@ -57,7 +57,8 @@ class Searcher(Runner):
         total = args.warmup + args.epoch
         if self.resume():
             self.reporter.info(f"resuming from {self.output_path} after epoch "
-                               f"{self.epoch}/{total}")
+                               f"{self.epoch}/{total}" +
+                               (f", step {self.step}" if self.step else ""))
         if self.epoch >= total:
             self.reporter.info(f"this search finished already ({total} epochs in "
                                f"{self.output_path}); nothing to do")
@@ -68,10 +69,11 @@ class Searcher(Runner):
         for epoch in range(self.epoch, total):
             searching = epoch >= args.warmup
             phase = "search" if searching else "warmup"
-            started = time.time()
-            train, valid = Meter(), Meter()
+            started = time.time() - self.seconds
+            train, valid = self.meters["train"], self.meters["valid"]
             bar = self.reporter.progress(steps, f"{phase} {epoch + 1}/{total}")
-            for step in range(steps):
+            bar.update(self.step)
+            for step in range(self.step, steps):
                 # Weight step: network weights on the search-train split.
                 train.add(*self.train_on_batch(warmup=not searching))
                 # Architecture step: architecture weights on the search-valid split.
@@ -84,6 +86,7 @@ class Searcher(Runner):
                     if valid:
                         post["arch_err"] = f"{valid.mean()['error']:.3f}"
                     bar.set_postfix(post)
+                self.after_step(step + 1, time.time() - started)
             bar.close()
             self.epoch = epoch + 1
             self.end_epoch(phase, train, valid, time.time() - started)
@@ -109,6 +112,7 @@ class Searcher(Runner):
         self.reporter.info(f"{line} | {seconds:.1f}s")
         self.model.save_arch(self.output_path)
         self.reporter.draw_curves()
+        self.new_epoch()
         self.save_checkpoint()
 
     def summary(self) -> Dict[str, object]:

@@ -6,7 +6,7 @@ from typing import Dict
 
 from ...utils.io import load_h5_parameters
 from ..registry import RUNNERS
-from ..runner import Meter, Runner
+from ..runner import Runner
 
 
 @RUNNERS.register("Trainer")
@@ -33,9 +33,10 @@ class Trainer(Runner):
         self._drop_path = getattr(self.model, "drop_path_prob", None)
 
     def state(self) -> dict:
-        return {"best": self.best}
+        return {**super().state(), "best": self.best}
 
     def load_state(self, state: dict) -> None:
+        super().load_state(state)
         self.best = dict(state.get("best", self.best))
 
     def train_on_batch(self):
@@ -57,15 +58,17 @@ class Trainer(Runner):
             if self._drop_path is not None:
                 # DARTS schedule: drop-path probability grows linearly over training.
                 self.model.drop_path_prob = self._drop_path * epoch / args.epoch
-            started = time.time()
-            train = Meter()
+            started = time.time() - self.seconds
+            train = self.meters["train"]
             bar = self.reporter.progress(steps, f"train {epoch + 1}/{args.epoch}")
-            for step in range(steps):
+            bar.update(self.step)
+            for step in range(self.step, steps):
                 train.add(*self.train_on_batch())
                 bar.update()
                 if (step + 1) % args.print_frequency == 0 or step + 1 == steps:
                     bar.set_postfix(loss=f"{train.mean()['loss']:.3f}",
                                     err=f"{train.mean()['error']:.3f}")
+                self.after_step(step + 1, time.time() - started)
             bar.close()
             valid = self.evaluate("valid")
             self.epoch = epoch + 1
@@ -81,6 +84,7 @@ class Trainer(Runner):
                 f"error {train.mean()['error']:.4f} | valid loss {valid['loss']:.4f} "
                 f"error {valid['error']:.4f} | best epoch {self.best['epoch']} | {seconds:.1f}s")
             self.reporter.draw_curves()
+            self.new_epoch()
             self.save_checkpoint()
         return self.finish(weights)
 

@@ -1,7 +1,7 @@
 """`Hparams`: the ``hparams`` section of a config, with its defaults and checks."""
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional
 
 from ..registry import ConfigError, check_kwargs, check_type

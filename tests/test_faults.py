@@ -1,0 +1,163 @@
+"""Faults: kills at random moments, stop signals, NaN, unwritable folders, write errors."""
+
+import csv
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnabla_nas.utils.io import load_h5_parameters
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_main import ROOT, search_config, tiny_npz, write  # noqa: E402
+
+pytestmark = pytest.mark.slow
+COUNTS = {"kills": 0, "signals": 0}
+
+
+def command(cfg, out):
+    return [sys.executable, str(ROOT / "main.py"), "-a", "DartsSearcher", "-f", str(cfg),
+            "-o", str(out)]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("faults")
+    data = tiny_npz(tmp / "tiny.npz")
+    cfg = write(tmp / "search.json", search_config(data, epochs=3, warmup=1))
+    out = tmp / "ref"
+    proc = subprocess.run(command(cfg, out), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return tmp, cfg, out
+
+
+def assert_loadable(out: Path, killed: bool = False) -> None:
+    """Every file a kill may have interrupted is whole (a kill may leave a hidden
+    temporary file, which the next run removes)."""
+    for name in ("arch.h5", "weights.h5"):
+        if (out / name).exists():
+            load_h5_parameters(str(out / name))
+    if (out / "arch.json").exists():
+        json.loads((out / "arch.json").read_text())
+    state = out / "checkpoint" / "state.json"
+    if state.exists():
+        files = json.loads(state.read_text())["files"]
+        for name in files.values():
+            load_h5_parameters(str(out / "checkpoint" / name)) if name.startswith("params") \
+                else (out / "checkpoint" / name).stat()
+    if (out / "metrics.csv").exists():
+        list(csv.DictReader((out / "metrics.csv").open()))
+    leftovers = [p.name for p in out.rglob(".*.tmp*")]
+    assert killed or not leftovers, leftovers
+
+
+def assert_same_result(out: Path, ref: Path) -> None:
+    assert json.loads((out / "arch.json").read_text()) == json.loads((ref / "arch.json").read_text())
+    for name in ("arch.h5", "weights.h5"):
+        ours, theirs = load_h5_parameters(str(out / name)), load_h5_parameters(str(ref / name))
+        assert list(ours) == list(theirs)
+        for key in theirs:
+            np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_repeated_sigkill_at_random_moments(reference, tmp_path):
+    _, cfg, ref = reference
+    out = tmp_path / "out"
+    rnd = random.Random(7)
+    kills = 0
+    for _ in range(5):  # five kills at random moments, then one run to the end
+        proc = subprocess.Popen(command(cfg, out), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=rnd.uniform(1.5, 6.0))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            COUNTS["kills"] += 1
+            assert_loadable(out, killed=True)
+            continue
+        assert proc.returncode == 0
+    assert kills >= 1, "no kill landed: the run is faster than the delays"
+    done = subprocess.run(command(cfg, out), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert_loadable(out)
+    assert_same_result(out, ref)
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_stop_signal_checkpoints_mid_epoch_and_resumes(reference, tmp_path, sig, code):
+    _, cfg, ref = reference
+    out = tmp_path / "out"
+    proc = subprocess.Popen(command(cfg, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    state = out / "checkpoint" / "state.json"
+    while not state.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    stdout, _ = proc.communicate(timeout=120)
+    COUNTS["signals"] += 1
+    assert proc.returncode == code, stdout
+    assert "rerun the same command to resume" in stdout
+    saved = json.loads(state.read_text())
+    assert saved["epoch"] >= 1
+    done = subprocess.run(command(cfg, out), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "resuming" in done.stdout
+    assert_same_result(out, ref)
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 1 + 1 + 2 * 3  # header, warmup epoch, 3 search epochs x 2 splits
+
+
+def test_nan_loss_stops_and_keeps_last_checkpoint(reference, tmp_path):
+    tmp, _, _ = reference
+    cfg = search_config(str(tmp / "tiny.npz"), epochs=2, warmup=1)
+    cfg["optimizer"]["warmup"] = dict(cfg["optimizer"]["train"])
+    cfg["optimizer"]["train"] = {"name": "Sgd", "lr": 1e30}
+    out = tmp_path / "out"
+    proc = subprocess.run(command(write(tmp_path / "nan.json", cfg), out), capture_output=True,
+                          text=True)
+    assert proc.returncode == 1
+    assert "loss is nan at epoch 2, step" in proc.stdout or "loss is inf at epoch 2" in proc.stdout
+    assert json.loads((out / "checkpoint" / "state.json").read_text())["epoch"] == 1
+    assert_loadable(out)
+
+
+def test_unwritable_output_folder(reference, tmp_path):
+    _, cfg, _ = reference
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = subprocess.run(command(cfg, blocker / "out"), capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write to the output folder" in lines[0], proc.stderr
+
+
+def test_write_error_mid_run_leaves_earlier_files_intact(reference, tmp_path):
+    """A file-size limit makes the first large write fail (EFBIG), as a full disk would."""
+    _, cfg, _ = reference
+    out = tmp_path / "out"
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    proc = subprocess.run(command(cfg, out), capture_output=True, text=True, preexec_fn=limit)
+    assert proc.returncode == 1, proc.stderr
+    assert "failed" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    json.loads((out / "config.json").read_text())
+    assert_loadable(out)
+
+
+def test_report_counts():
+    """Printed for the Reliability page: faults injected in this run."""
+    print(f"\nfaults injected: {COUNTS}")
