@@ -39,5 +39,10 @@ docs: venv
 wheel: venv
 	$(PY) -m pip wheel --no-deps -w dist .
 
+# The old NNablaNAS 0.9.0 against ours, side by side (about 15 minutes; docs/benchmarks.md).
+# Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick --workloads 1,2".
+bench: venv
+	$(PY) bench/compare.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info docs/_build

@@ -12,7 +12,9 @@ extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode"
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 autodoc_member_order = "bysource"
-autodoc_default_options = {"members": True, "show-inheritance": True}
+# No default "members": with "members": True in the defaults, Sphinx replaces an
+# explicit ":members: a, b" list by all members. Pages ask for members explicitly.
+autodoc_default_options = {"show-inheritance": True}
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 nitpicky = False

@@ -1,7 +1,6 @@
 """End to end through ``main.py`` in a subprocess, at tiny sizes."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -1,4 +1,3 @@
-import nnabla as nn
 import numpy as np
 import pytest
 

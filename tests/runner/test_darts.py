@@ -1,6 +1,5 @@
 """DartsSearcher on planted tasks: it must find the op that solves them."""
 
-import json
 import os
 
 import nnabla as nn
