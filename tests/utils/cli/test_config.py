@@ -158,3 +158,24 @@ def test_cli_usage_errors_exit_2(tmp_path):
                            "-o", str(tmp_path / "o")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "invalid choice: 'Foo'" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_empty_candidate_list_is_refused(tmp_path):
+    cfg = {"dataloader": {"digits": {}},
+           "network": {"mobilenet": {"candidates": [], "settings": [[8, 1, 1]],
+                                     "stem_stride": 1, "width_mult": 0.25}},
+           "hparams": {"epoch": 1}}
+    with pytest.raises(ConfigError, match=r"network.mobilenet: .*candidates"):
+        build_run(validate_config(cfg, "ProxylessNasSearcher"), "ProxylessNasSearcher")
+
+
+def test_regularizer_names_are_checked_for_pnas():
+    cfg = copy.deepcopy(GOOD)
+    cfg["network"] = {"pnas": cfg["network"]["darts"]}
+    cfg["optimizer"]["regularizer"] = {"LatencyEstimater": {"weight": 0.1}}
+    with pytest.raises(ConfigError, match=r"optimizer.regularizer: unknown regularizer "
+                                          r"'LatencyEstimater' \(did you mean 'LatencyEstimator'"):
+        validate_config(cfg, "ProxylessNasSearcher")
+    cfg["optimizer"]["regularizer"] = {"MemoryEstimator": {"wieght": 0.1}}
+    with pytest.raises(ConfigError, match=r"MemoryEstimator: unknown key 'wieght'"):
+        validate_config(cfg, "ProxylessNasSearcher")
