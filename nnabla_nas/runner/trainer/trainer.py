@@ -27,8 +27,9 @@ class Trainer(Runner):
         if regularizer:
             raise ConfigError(f"{path}: the Trainer uses no regularizer; remove the section")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, model, optimizer: Dict[str, object], dataloader: Dict[str, object],
+                 args):
+        super().__init__(model, optimizer, dataloader, args)
         self.best = {"epoch": 0, "error": float("inf")}
         self._drop_path = getattr(self.model, "drop_path_prob", None)
 

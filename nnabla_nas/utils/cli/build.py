@@ -90,7 +90,8 @@ def build_run(config: RunConfig, algorithm: str) -> Run:
     else:
         sections.pop("valid", None)
         sections.pop("warmup", None)
-    total = {"train": steps * (hp.epoch + (0 if "warmup" in sections else hp.warmup)),
+    warmup = hp.warmup if mode == "search" and "warmup" not in sections else 0
+    total = {"train": steps * (hp.epoch + warmup),
              "valid": steps * hp.epoch, "warmup": steps * max(hp.warmup, 1)}
     optimizers: Dict[str, Optimizer] = {
         name: Optimizer(**opts, max_iter=total[name], path=f"optimizer.{name}")
