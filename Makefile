@@ -7,7 +7,7 @@ FIND_PYTHON := for p in python python3.10 python3.9 python3.8; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 10))' 2>/dev/null && { echo $$p; break; }; \
 	done
 
-.PHONY: test test-fast run docs wheel clean venv bench
+.PHONY: test test-fast run run-pnas docs wheel clean venv bench
 
 $(VENV)/.installed: setup.py
 	@py=$$($(FIND_PYTHON)); \
@@ -32,6 +32,12 @@ run: venv
 	$(PY) main.py -a Trainer -f examples/quickstart/digits_train.json -o log/quickstart/train
 	@echo "genotype: log/quickstart/search/arch.json; cells: log/quickstart/search/normal.png, reduce.png"
 	@echo "retrained: log/quickstart/train (results.json, curves.png)"
+
+# The ProxylessNAS quickstart: sampled search on digits under a memory budget, then retrain.
+run-pnas: venv
+	$(PY) main.py -a ProxylessNasSearcher -f examples/quickstart/digits_pnas_search.json -o log/quickstart/pnas_search
+	$(PY) main.py -a Trainer -f examples/quickstart/digits_pnas_train.json -o log/quickstart/pnas_train
+	@echo "architecture: log/quickstart/pnas_search/arch.json (arch.h5, normal.png, reduce.png)"
 
 docs: venv
 	$(PY) -m sphinx -W -q -b html docs docs/_build/html
