@@ -100,8 +100,10 @@ class MixedOp(Module):
             raise ValueError(f"MixedOp mode must be one of {', '.join(MODES)}, "
                              f"got '{self.mode}'")
         self._active = index
+        # The module flag hides a whole operator from get_parameters(grad_only=True);
+        # setting it on the operators themselves (not their subtrees) keeps this O(K).
         for k, op in enumerate(self._ops):
-            op.apply(need_grad=(k == index))
+            op.need_grad = k == index
         grad = p.copy()
         grad[index] -= 1.0
         self._score = grad
@@ -110,7 +112,8 @@ class MixedOp(Module):
 
     def _call_full(self, input):
         self._active = None
-        self._ops.apply(need_grad=True)
+        for op in self._ops:
+            op.need_grad = True
         probs = F.softmax(self._alpha, axis=0)
         ops = list(enumerate(self._ops))
         # A Zero operator's term is exactly zero: skip it (keep one if all are Zero).

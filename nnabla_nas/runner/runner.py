@@ -155,12 +155,18 @@ class Runner:
     # -- graphs ----------------------------------------------------------------
     def graph(self, key: str, batch_size: int, training: bool) -> Graph:
         """The graph for ``key`` at ``batch_size``, built once unless dynamic."""
-        self.model.apply(training=training)
+        self.set_training(training)
         cache_key = (key, batch_size, training)
         if self.dynamic_graph or cache_key not in self._graphs:
             self._graphs[cache_key] = build_graph(self.model, batch_size, self.input_shape,
                                                   self.args.loss_weights)
         return self._graphs[cache_key]
+
+    def set_training(self, training: bool) -> None:
+        """Puts the model in training or inference mode (a no-op when it is already)."""
+        if self.__dict__.get("_training") != training:
+            self.model.apply(training=training)
+            self._training = training
 
     def accumulate(self, graph: Graph, split: str, n_accum: int):
         """Forward/backward ``n_accum`` mini-batches of ``split`` through ``graph``,
@@ -201,7 +207,7 @@ class Runner:
                 loss_sum += loss * n
                 err_sum += err * n
                 total += n
-        self.model.apply(training=True)
+        self.set_training(True)
         return {"loss": loss_sum / total, "error": err_sum / total}
 
     def check_finite(self, value: float, what: str) -> None:
