@@ -12,11 +12,12 @@ SHARED_DATA = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..
 
 @pytest.fixture(autouse=True)
 def nnabla_state():
-    """Resets nnabla's parameters, context, auto-forward and numpy's seed."""
+    """Resets nnabla's parameters, context, auto-forward and the numpy and nnabla seeds."""
     ctx = nn.get_current_context()
     auto = nn.get_auto_forward()
     nn.clear_parameters()
     np.random.seed(313)
+    nn.random.seed(313)
     yield
     nn.clear_parameters()
     nn.set_default_context(ctx)

@@ -159,7 +159,8 @@ class Runner:
         cache_key = (key, batch_size, training)
         if self.dynamic_graph or cache_key not in self._graphs:
             self._graphs[cache_key] = build_graph(self.model, batch_size, self.input_shape,
-                                                  self.args.loss_weights)
+                                                  self.args.loss_weights,
+                                                  recompute=self.args.recompute and training)
         return self._graphs[cache_key]
 
     def set_training(self, training: bool) -> None:
