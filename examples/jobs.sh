@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Example jobs: a DARTS search followed by the retraining of the cell it found.
+# Example jobs: a search followed by the retraining of the network it found.
 #
 # Usage (from the repository root, with the package installed, e.g. by `make venv`):
 #
-#   examples/jobs.sh quickstart          # digits, CPU, a few minutes (= `make run`)
-#   examples/jobs.sh quickstart-cudnn    # the same on GPU 0
-#   examples/jobs.sh cifar10             # DARTS paper settings on CIFAR-10, CPU (very slow)
-#   examples/jobs.sh cifar10-cudnn       # the same on GPU 0
-#   examples/jobs.sh list                # print the job names
+#   examples/jobs.sh quickstart                # digits, CPU, a few minutes (= `make run`)
+#   examples/jobs.sh quickstart-cudnn          # the same on GPU 0
+#   examples/jobs.sh quickstart-pnas[-cudnn]   # ProxylessNAS on digits (= `make run-pnas`)
+#   examples/jobs.sh cifar10                   # DARTS paper settings on CIFAR-10, CPU (very slow)
+#   examples/jobs.sh cifar10-cudnn             # the same on GPU 0
+#   examples/jobs.sh pnas-cifar10[-cudnn]      # ProxylessNAS, DARTS cells, CIFAR-10: search, retrain
+#   examples/jobs.sh pnas-cifar10-latency[-cudnn]       # the search under a latency budget
+#   examples/jobs.sh mobilenet-cifar10[-cudnn]          # MobileNetV2 blocks: search, retrain,
+#                                                       # and the plain MobileNetV2 for comparison
+#   examples/jobs.sh mobilenet-cifar10-latency[-cudnn]  # the search under a latency budget
+#   examples/jobs.sh mobilenet-imagenet[-cudnn]         # the same three on ImageNet
+#   examples/jobs.sh mobilenet-imagenet-latency[-cudnn]
+#   examples/jobs.sh list                      # print the job names
 #
 # Environment:
 #   PYTHON  interpreter to use (default: .venv/bin/python if present, else python)
@@ -15,12 +23,19 @@
 #
 # The -cudnn jobs need the CUDA extension: pip install nnabla-ext-cuda120.
 # CIFAR-10 is downloaded on first use to $NNABLA_NAS_DATA (default ~/.cache/nnabla_nas).
+# ImageNet is not downloaded: the mobilenet-imagenet jobs read class folders of images from
+# data/imagenet/train and data/imagenet/val (edit the dataloader section of the configs in
+# examples/classification/mobilenet/ to read them from elsewhere).
 #
 # Every command writes into its own -o folder and, run again with the same config,
 # resumes from its last checkpoint (each epoch's end, or the step where Ctrl-C
 # stopped it): an interrupted job is continued by running the same job again. A
 # finished search is not repeated; a finished training only re-reports its test.
-# The CIFAR-10 retraining reads the genotype the CIFAR-10 search writes.
+# Each retraining reads the architecture its search writes (arch.json for DARTS, arch.h5
+# for ProxylessNAS). The -latency jobs only search: their latency is measured on the
+# device the job runs on (see docs/hardware.rst for a table measured elsewhere); to
+# retrain their result, point "genotype" in a copy of the train config at
+# <their -o folder>/arch.h5.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -51,13 +66,68 @@ cifar10() {
     run -a Trainer -f examples/classification/darts/cifar10_train.json -o "$out/train" "$@"
 }
 
-JOBS="quickstart quickstart-cudnn cifar10 cifar10-cudnn"
+# ProxylessNAS on digits under a memory budget, then the retraining of what it found.
+quickstart_pnas() {
+    run -a ProxylessNasSearcher -f examples/quickstart/digits_pnas_search.json -o log/quickstart/pnas_search "$@"
+    run -a Trainer -f examples/quickstart/digits_pnas_train.json -o log/quickstart/pnas_train "$@"
+}
+
+# ProxylessNAS on CIFAR-10 with the DARTS cells (`pnas` space): 10 warmup and 50 search
+# epochs of 8 cells, then the DARTS retraining recipe (20 cells, 36 channels, 600 epochs).
+# The retrain config reads log/classification/pnas/cifar10/search/arch.h5.
+pnas_cifar10() {
+    local out=log/classification/pnas/cifar10
+    run -a ProxylessNasSearcher -f examples/classification/pnas/cifar10_search.json -o "$out/search" "$@"
+    run -a Trainer -f examples/classification/pnas/cifar10_train.json -o "$out/train" "$@"
+}
+
+pnas_cifar10_latency() {
+    run -a ProxylessNasSearcher -f examples/classification/pnas/cifar10_search_latency.json \
+        -o log/classification/pnas/cifar10/search_latency "$@"
+}
+
+# ProxylessNAS over MobileNetV2 blocks (`mobilenet` space) on $1 (cifar10 or imagenet):
+# search, retrain the found network, and train the plain MobileNetV2 with the same
+# settings as a reference. The retrain config reads
+# log/classification/mobilenet/<dataset>/search/arch.h5.
+mobilenet() {
+    local dataset=$1; shift
+    local cfg=examples/classification/mobilenet/$dataset out=log/classification/mobilenet/$dataset
+    run -a ProxylessNasSearcher -f "${cfg}_search.json" -o "$out/search" "$@"
+    run -a Trainer -f "${cfg}_train.json" -o "$out/train" "$@"
+    run -a Trainer -f "${cfg}_reference.json" -o "$out/reference" "$@"
+}
+
+mobilenet_latency() {
+    local dataset=$1; shift
+    run -a ProxylessNasSearcher -f "examples/classification/mobilenet/${dataset}_search_latency.json" \
+        -o "log/classification/mobilenet/$dataset/search_latency" "$@"
+}
+
+JOBS="quickstart quickstart-cudnn quickstart-pnas quickstart-pnas-cudnn cifar10 cifar10-cudnn \
+pnas-cifar10 pnas-cifar10-cudnn pnas-cifar10-latency pnas-cifar10-latency-cudnn \
+mobilenet-cifar10 mobilenet-cifar10-cudnn mobilenet-cifar10-latency mobilenet-cifar10-latency-cudnn \
+mobilenet-imagenet mobilenet-imagenet-cudnn mobilenet-imagenet-latency mobilenet-imagenet-latency-cudnn"
 
 case "${1:-}" in
     quickstart)        quickstart -c cpu ;;
     quickstart-cudnn)  quickstart -c cudnn -d "$DEVICE" ;;
+    quickstart-pnas)   quickstart_pnas -c cpu ;;
+    quickstart-pnas-cudnn) quickstart_pnas -c cudnn -d "$DEVICE" ;;
     cifar10)           cifar10 -c cpu ;;
     cifar10-cudnn)     cifar10 -c cudnn -d "$DEVICE" ;;
+    pnas-cifar10)                     pnas_cifar10 -c cpu ;;
+    pnas-cifar10-cudnn)               pnas_cifar10 -c cudnn -d "$DEVICE" ;;
+    pnas-cifar10-latency)             pnas_cifar10_latency -c cpu ;;
+    pnas-cifar10-latency-cudnn)       pnas_cifar10_latency -c cudnn -d "$DEVICE" ;;
+    mobilenet-cifar10)                mobilenet cifar10 -c cpu ;;
+    mobilenet-cifar10-cudnn)          mobilenet cifar10 -c cudnn -d "$DEVICE" ;;
+    mobilenet-cifar10-latency)        mobilenet_latency cifar10 -c cpu ;;
+    mobilenet-cifar10-latency-cudnn)  mobilenet_latency cifar10 -c cudnn -d "$DEVICE" ;;
+    mobilenet-imagenet)               mobilenet imagenet -c cpu ;;
+    mobilenet-imagenet-cudnn)         mobilenet imagenet -c cudnn -d "$DEVICE" ;;
+    mobilenet-imagenet-latency)       mobilenet_latency imagenet -c cpu ;;
+    mobilenet-imagenet-latency-cudnn) mobilenet_latency imagenet -c cudnn -d "$DEVICE" ;;
     list)              echo "$JOBS" | tr ' ' '\n' ;;
     *)
         echo "usage: $0 {${JOBS// /|}|list}" >&2

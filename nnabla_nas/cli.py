@@ -2,8 +2,10 @@
 
 import json
 import os
+import pickle
 import signal
 import sys
+import traceback
 from typing import List, Optional
 
 EXIT_USAGE = 2
@@ -16,6 +18,13 @@ RUNTIME_KEYS = ("context", "device_id", "type_config", "quiet", "output_path")
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
     sys.stderr.write(f"error: {message}\n")
     return code
+
+
+def _failed_run(runner, message: str) -> int:
+    """Reports a failed run in ``log.txt`` and on stderr (even with ``-q``)."""
+    runner.reporter.debug(f"error: {message}")
+    sys.stderr.write(f"error: {message}\n")
+    return EXIT_FAILED
 
 
 def _differences(old: dict, new: dict, prefix: str = "") -> List[str]:
@@ -69,7 +78,7 @@ def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
                 raise ConfigError(f"{hp.output_path} holds a run with a different config "
                                   f"(differing keys: {', '.join(changed)}); use another "
                                   f"-o folder or restore the config")
-    except (ConfigError, ValueError, FileNotFoundError) as err:
+    except (ConfigError, ValueError, FileNotFoundError, pickle.UnpicklingError) as err:
         return _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
 
     try:
@@ -87,17 +96,22 @@ def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
         runner.reporter.info(f"{signal.Signals(err.signum).name}: {err}; rerun the same "
                              f"command to resume")
         return 128 + err.signum
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         runner.reporter.info(f"interrupted; rerun the same command to resume from the last "
-                             f"completed epoch in {hp.output_path}")
-        return EXIT_INTERRUPTED
+                             f"checkpoint in {hp.output_path}")
+        return 128 + getattr(err, "signum", signal.SIGINT)
     except NonFiniteError as err:
-        runner.reporter.info(f"error: {err}")
-        return EXIT_FAILED
+        return _failed_run(runner, str(err))
     except OSError as err:
-        sys.stderr.write(f"error: writing {getattr(err, 'filename', None) or 'a file'} failed: "
-                         f"{err.strerror or err}; the files written before are intact\n")
-        return EXIT_FAILED
+        return _failed_run(runner, f"writing {getattr(err, 'filename', None) or 'a file'} "
+                                   f"failed: {err.strerror or err}; the files written before "
+                                   f"are intact")
+    except (ValueError, RuntimeError, pickle.UnpicklingError) as err:
+        # A bad input found mid-run (an undecodable batch, a layer missing from a
+        # latency table...): one line here, the traceback in log.txt.
+        runner.reporter.debug(traceback.format_exc())
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return _failed_run(runner, f"{first} (traceback in {hp.output_path}/log.txt)")
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

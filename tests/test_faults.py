@@ -3,6 +3,7 @@
 import csv
 import json
 import random
+import re
 import resource
 import signal
 import subprocess
@@ -126,7 +127,9 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(reference, tmp_path):
     proc = subprocess.run(command(write(tmp_path / "nan.json", cfg), out), capture_output=True,
                           text=True)
     assert proc.returncode == 1
-    assert "loss is nan at epoch 2, step" in proc.stdout or "loss is inf at epoch 2" in proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert re.search(r"loss is (nan|inf) at epoch 2, step \d+; the last good checkpoint", lines[0])
     assert json.loads((out / "checkpoint" / "state.json").read_text())["epoch"] == 1
     assert_loadable(out)
 
@@ -155,6 +158,51 @@ def test_write_error_mid_run_leaves_earlier_files_intact(reference, tmp_path):
     assert "failed" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     json.loads((out / "config.json").read_text())
     assert_loadable(out)
+
+
+def test_mid_run_error_is_one_line_with_traceback_in_log(reference, tmp_path):
+    """A latency table for another device that lacks a layer stops the search
+    at its first architecture step: one line on stderr, the traceback in log.txt."""
+    tmp, _, _ = reference
+    cfg = search_config(str(tmp / "tiny.npz"), epochs=1, warmup=1)
+    cfg["network"] = {"pnas": cfg["network"]["darts"]}
+    del cfg["network"]["pnas"]["shared"]
+    cfg["optimizer"]["regularizer"] = {"LatencyEstimator": {"context": "board:float"}}
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "-a", "ProxylessNasSearcher",
+                           "-f", write(tmp_path / "c.json", cfg), "-o", str(out), "-q"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not in the latency table for context 'board:float'" in lines[0]
+    assert "Traceback" in (out / "log.txt").read_text()
+    assert json.loads((out / "checkpoint" / "state.json").read_text())["epoch"] == 1
+
+
+def test_rerun_with_a_different_config_is_refused(reference, tmp_path):
+    tmp, cfg, ref = reference
+    changed = json.loads(Path(cfg).read_text())
+    changed["hparams"]["epoch"] = 5
+    changed["optimizer"]["train"]["lr"] = 0.5
+    proc = subprocess.run(command(write(tmp_path / "c.json", changed), ref),
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "differing keys: hparams.epoch, optimizer.train.lr" in proc.stderr
+
+
+def test_resume_removes_stale_temporaries(reference, tmp_path):
+    import shutil
+    _, cfg, ref = reference
+    out = tmp_path / "out"
+    shutil.copytree(ref, out)
+    state = json.loads((out / "checkpoint" / "state.json").read_text())
+    (out / ".arch.abc123.tmp.h5").write_bytes(b"half")
+    (out / "checkpoint" / ".params-9-0.xyz.tmp.h5").write_bytes(b"half")
+    proc = subprocess.run(command(cfg, out), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "removed 2 temporary file(s)" in proc.stdout
+    assert not list(out.rglob(".*.tmp*"))
+    assert json.loads((out / "checkpoint" / "state.json").read_text()) == state
 
 
 def test_report_counts(capsys):

@@ -29,9 +29,17 @@ class Graph:
         """Copies a ``(x, y)`` batch into the placeholders."""
         self.x.d, self.t.d = batch
 
-    def forward(self, clear_no_need_grad: bool = True) -> Tuple[float, float]:
-        """Computes loss and error; returns them as floats."""
-        nn.forward_all([self.loss, self.error], clear_no_need_grad=clear_no_need_grad)
+    def forward(self, clear_no_need_grad: bool = True,
+                clear_buffer: bool = False) -> Tuple[float, float]:
+        """Computes loss and error; returns them as floats.
+
+        Args:
+            clear_no_need_grad: Free what the backward pass will not need.
+            clear_buffer: Free every intermediate buffer as soon as it is used
+                (for graphs that will not run backward).
+        """
+        nn.forward_all([self.loss, self.error], clear_buffer=clear_buffer,
+                       clear_no_need_grad=clear_no_need_grad)
         return float(self.loss.d), float(self.error.d)
 
 

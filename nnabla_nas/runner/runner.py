@@ -117,7 +117,9 @@ class Runner:
         last checkpoint.
         """
         if self._stop_signal is not None:
-            raise KeyboardInterrupt
+            stop = KeyboardInterrupt()
+            stop.signum = signum
+            raise stop
         self._stop_signal = signum
 
     def after_step(self, step: int, seconds: float) -> None:
@@ -204,7 +206,7 @@ class Runner:
                 n = len(batch[0])
                 graph = self.graph(f"eval-{split}", n, training=False)
                 graph.feed(batch)
-                loss, err = graph.forward(clear_no_need_grad=False)
+                loss, err = graph.forward(clear_buffer=True)
                 loss_sum += loss * n
                 err_sum += err * n
                 total += n

@@ -50,6 +50,13 @@ class Reporter:
             tqdm.write("", end="")  # keep bars and lines apart
             self._log.info(message)
 
+    def debug(self, message: str) -> None:
+        """Writes ``message`` (any number of lines) to ``log.txt`` only."""
+        for handler in self._handlers[:1]:
+            handler.emit(logging.makeLogRecord({"msg": message, "levelno": logging.INFO,
+                                                "levelname": "INFO"}))
+            handler.flush()
+
     def progress(self, total: int, desc: str):
         """A tqdm bar (rate and ETA); silent when quiet or not a terminal."""
         disable = True if self.quiet else None  # None: tqdm disables itself off a TTY

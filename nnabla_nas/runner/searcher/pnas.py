@@ -99,7 +99,7 @@ class ProxylessNasSearcher(DartsSearcher):
             loss = err = 0.0
             for batch in batches:
                 graph.feed(batch)
-                b_loss, b_err = graph.forward(clear_no_need_grad=False)
+                b_loss, b_err = graph.forward(clear_buffer=True)
                 loss += b_loss / len(batches)
                 err += b_err / len(batches)
             self.check_finite(loss, "valid loss")

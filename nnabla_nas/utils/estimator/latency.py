@@ -42,6 +42,9 @@ class LatencyEstimator(Estimator):
             :mod:`nnabla_nas.utils.estimator.table`).
         unit: ``s``, ``ms`` or ``us``.
         context: Target context string, such as ``"cpu:float"``.
+        batch_size: Batch size the layers are priced at: 1 (default) gives the
+            latency of one image, as a deployed network sees it, whatever the
+            search's mini-batch; 0 prices them at the mini-batch they ran with.
 
     Attributes:
         latencies: Layer key -> latency in seconds (the cache).
@@ -55,7 +58,7 @@ class LatencyEstimator(Estimator):
 
     def __init__(self, weight: float = 0.0, bound: float = 5.0, n_run: int = 10,
                  warmup: int = 2, table: Optional[str] = None, unit: str = "ms",
-                 context: Optional[str] = None):
+                 context: Optional[str] = None, batch_size: int = 1):
         super().__init__(weight, bound)
         if unit not in T.TIME_UNITS:
             raise ValueError(f"unknown latency unit {unit!r}; valid units: "
@@ -63,7 +66,10 @@ class LatencyEstimator(Estimator):
         if int(n_run) < 1 or int(warmup) < 0:
             raise ValueError(f"need n_run >= 1 and warmup >= 0, got n_run={n_run}, "
                              f"warmup={warmup}")
+        if int(batch_size) < 0:
+            raise ValueError(f"batch_size must be 0 (the run's own) or positive, got {batch_size}")
         self.unit, self.n_run, self.warmup = unit, int(n_run), int(warmup)
+        self.batch_size = int(batch_size)
         self.context = context
         self.latencies: Dict[T.LayerKey, float] = {}
         self.n_measurements = 0
@@ -101,7 +107,7 @@ class LatencyEstimator(Estimator):
             name: Name of the layer in its network, for error messages.
         """
         context = self.target_context() if context is None else context
-        key = T.layer_key(layer, context)
+        key = T.layer_key(layer, context, self.batch_size)
         if key not in self.latencies:
             self.latencies[key] = self._measure(layer, key, name)
         return self.latencies[key]
@@ -113,7 +119,7 @@ class LatencyEstimator(Estimator):
                 f"layer '{name}' {key[1]}({key[2]}) on input shapes {list(key[3])} is not "
                 f"in the latency table for context '{key[0]}' and cannot be measured on "
                 f"the current context '{current}'")
-        seconds = profile_layer(layer, self.n_run, self.warmup, name)
+        seconds = profile_layer(layer, self.n_run, self.warmup, name, self.batch_size)
         if seconds is None:  # returns its input: nothing runs
             return 0.0
         self.n_measurements += 1

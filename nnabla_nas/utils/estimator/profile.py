@@ -11,6 +11,7 @@ import numpy as np
 from nnabla.ext_utils import import_extension_module
 
 from ...module import Module
+from .table import with_batch
 
 
 def device_synchronizer(ctx=None) -> Callable[[], None]:
@@ -45,7 +46,7 @@ def inference_call(layer: Module) -> Iterator[None]:
 
 
 def profile_layer(layer: Module, n_run: int = 10, warmup: int = 2,
-                  name: str = "") -> Optional[float]:
+                  name: str = "", batch_size: Optional[int] = None) -> Optional[float]:
     """Median forward time of ``layer`` on the shapes of its last inputs.
 
     Builds a fresh graph ``y = layer(*xs)`` on new Variables filled with
@@ -61,6 +62,7 @@ def profile_layer(layer: Module, n_run: int = 10, warmup: int = 2,
         n_run: Timed runs (the median is returned).
         warmup: Untimed runs first (memory allocation, kernel selection).
         name: Name of the layer in its network, for error messages.
+        batch_size: Batch size to measure at (None or 0: the batch of the last call).
 
     Returns:
         The median time in seconds, or None when the layer returns one of its
@@ -82,7 +84,7 @@ def profile_layer(layer: Module, n_run: int = 10, warmup: int = 2,
     rng = np.random.RandomState(0)
     try:
         with inference_call(layer), nn.no_grad(), nn.auto_forward(False):
-            inputs = [nn.Variable(tuple(s)) for s in shapes]
+            inputs = [nn.Variable(with_batch(s, batch_size)) for s in shapes]
             for x in inputs:
                 x.d = rng.randn(*x.shape)
             y = layer(*inputs)

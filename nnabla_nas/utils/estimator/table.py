@@ -26,7 +26,7 @@ class name), ``args`` (the module's ``extra_repr()``) and ``input_shapes``.
 import json
 import math
 import os
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import nnabla as nn
 
@@ -53,8 +53,15 @@ def context_string(ctx=None) -> str:
     return "|".join(ctx.backend)
 
 
-def layer_key(layer: Module, context: str) -> LayerKey:
-    """The lookup key of ``layer`` as last called, on ``context``.
+def with_batch(shape, batch_size: Optional[int]) -> Tuple[int, ...]:
+    """``shape`` with its first (batch) axis set to ``batch_size`` (kept when 0/None)."""
+    shape = tuple(int(n) for n in shape)
+    return (int(batch_size),) + shape[1:] if batch_size and shape else shape
+
+
+def layer_key(layer: Module, context: str, batch_size: Optional[int] = None) -> LayerKey:
+    """The lookup key of ``layer`` as last called, on ``context``, with the batch
+    axis of its input shapes set to ``batch_size`` (kept when None or 0).
 
     Raises:
         RuntimeError: If an input of the last call had no shape (it was not a
@@ -66,7 +73,7 @@ def layer_key(layer: Module, context: str) -> LayerKey:
             raise RuntimeError(f"cannot profile {type(layer).__name__}"
                                f"({layer.extra_repr()}): an input of its last call was "
                                f"not a Variable (input shapes {layer.input_shapes})")
-        shapes.append(tuple(int(n) for n in shape))
+        shapes.append(with_batch(shape, batch_size))
     return context, type(layer).__name__, layer.extra_repr(), tuple(shapes)
 
 

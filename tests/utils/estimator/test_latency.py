@@ -165,3 +165,20 @@ def test_factor(net):
     tight = LatencyEstimator(weight=1.0, bound=latency / 2, **FAST)
     tight.latencies = est.latencies
     assert tight.factor(net) == pytest.approx(0.5)
+
+
+def test_layers_are_priced_at_batch_size_one_by_default():
+    import nnabla as nn
+    from nnabla_nas import module as Mo
+    from nnabla_nas.utils.estimator import LatencyEstimator
+    conv = Mo.Conv(3, 4, (3, 3), pad=(1, 1))
+    per_image = LatencyEstimator(n_run=1, warmup=0)
+    as_run = LatencyEstimator(n_run=1, warmup=0, batch_size=0)
+    for batch in (8, 16):
+        conv(nn.Variable((batch, 3, 8, 8)))
+        per_image.layer_latency(conv)
+        as_run.layer_latency(conv)
+    assert per_image.n_measurements == 1  # one key: (1, 3, 8, 8)
+    assert [k[3] for k in per_image.latencies] == [((1, 3, 8, 8),)]
+    assert as_run.n_measurements == 2
+    assert sorted(k[3][0][0] for k in as_run.latencies) == [8, 16]

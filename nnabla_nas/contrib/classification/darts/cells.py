@@ -57,7 +57,8 @@ class Cell(Mo.Module):
         states = [self._preprocess0(s0), self._preprocess1(s1)]
         for node in range(self._num_nodes):
             states.append(reduce(F.add2, self._node_inputs(node, states)))
-        return F.concatenate(*states[-self._multiplier:], axis=1)
+        outputs = states[-self._multiplier:]
+        return outputs[0] if len(outputs) == 1 else F.concatenate(*outputs, axis=1)
 
     def _node_inputs(self, node: int, states: List) -> List:
         """The edge outputs summed into intermediate node ``node``."""

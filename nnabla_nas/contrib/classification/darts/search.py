@@ -7,7 +7,7 @@ References:
 """
 
 import os
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -84,13 +84,12 @@ class SearchNet(DartsNetwork):
     def call(self, input):
         return self._classify(self._features(input)[0])
 
-    def genotype(self) -> Genotype:
-        """The genotype of the current alphas (layout in :mod:`.genotype`).
+    def cell_probabilities(self) -> Dict[str, np.ndarray]:
+        """Cell type -> ``(num_edges, len(CANDIDATES))`` operation probabilities.
 
-        For each cell type the edge probabilities are the softmaxes of the
-        alphas; without sharing, the mean of those softmaxes over all cells of
-        that type. A cell type absent from the stack (e.g. ``normal`` with
-        ``num_cells=2``) gets uniform probabilities.
+        The softmaxes of the alphas; without sharing, the mean of those
+        softmaxes over all cells of that type. A cell type absent from the
+        stack (e.g. ``normal`` with ``num_cells=2``) gets uniform probabilities.
         """
         probs = {}
         for cell_type in CELL_TYPES:
@@ -98,6 +97,13 @@ class SearchNet(DartsNetwork):
             probs[cell_type] = (np.mean([c.probabilities() for c in cells], axis=0) if cells
                                 else np.full((num_edges(self._num_choices), len(CANDIDATES)),
                                              1.0 / len(CANDIDATES)))
+        return probs
+
+    def genotype(self) -> Genotype:
+        """The genotype of the current alphas (layout in :mod:`.genotype`): the
+        two strongest non-``none`` inputs of each node, from
+        :meth:`cell_probabilities`."""
+        probs = self.cell_probabilities()
         return make_genotype(probs["normal"], probs["reduce"], self._num_choices)
 
     def save_arch(self, folder: str) -> None:

@@ -1,0 +1,65 @@
+import json
+
+import numpy as np
+import pytest
+
+from nnabla_nas.contrib import pnas
+from nnabla_nas.contrib.classification.darts.ops import CANDIDATES
+from nnabla_nas.utils.io import load_h5_parameters, save_h5_parameters
+
+
+def planted(folder, num_cells=3):
+    """A search whose every edge favours sep_conv_3x3, except edge 0 of every
+    normal cell (favours none) and edge 1 of every reduce cell (max_pool_3x3)."""
+    net = pnas.SearchNet(1, 2, num_cells, 4, num_choices=2, multiplier=2)
+    for cell in net.cells:
+        for k, mixed in enumerate(cell._mixed):
+            d = np.zeros(len(CANDIDATES))
+            if k == 0 and not cell.reduction:
+                d[CANDIDATES.index("none")] = 3
+            elif k == 1 and cell.reduction:
+                d[CANDIDATES.index("max_pool_3x3")] = 3
+            else:
+                d[CANDIDATES.index("sep_conv_3x3")] = 3
+            mixed._alpha.d = d.reshape(-1, 1, 1, 1, 1)
+    net.save_arch(str(folder))
+    return net
+
+
+def test_search_defaults_are_sampled_and_unshared():
+    net = pnas.SearchNet(1, 2, 3, 4, num_choices=2, multiplier=2)
+    mixed = [m for c in net.cells for m in c._mixed]
+    assert all(m.mode == "sample" for m in mixed)
+    assert len({id(m._alpha) for m in mixed}) == len(mixed) == 15
+
+
+def test_arch_json_is_the_network_train_net_builds(tmp_path):
+    planted(tmp_path)
+    genotype = json.loads((tmp_path / "arch.json").read_text())
+    normal0 = genotype["normal"][0]
+    assert [e["input"] for e in normal0] == [1]  # edge 0 chose none: dropped
+    assert all(e["op"] == "sep_conv_3x3" for node in genotype["normal"] for e in node)
+    assert genotype["reduce"][0][1]["op"] == "max_pool_3x3"
+    # Retrain with more cells than the search had: probabilities per cell type.
+    net = pnas.TrainNet(1, 4, 5, 4, str(tmp_path / "arch.h5"), num_choices=2, multiplier=2)
+    assert net.genotype() == genotype
+    assert (tmp_path / "normal.png").is_file()
+
+
+def test_train_net_errors(tmp_path):
+    with pytest.raises(ValueError, match="nope.h5' does not exist"):
+        pnas.TrainNet(1, 4, 3, 4, str(tmp_path / "nope.h5"), num_choices=2, multiplier=2)
+    planted(tmp_path)
+    with pytest.raises(ValueError, match="does not fit a search network with 3 nodes"):
+        pnas.TrainNet(1, 4, 3, 4, str(tmp_path / "arch.h5"), num_choices=3, multiplier=2)
+    saved = load_h5_parameters(str(tmp_path / "arch.h5"))
+    key = next(iter(saved))
+
+    class Array:  # a Variable-like holder for save_h5_parameters
+        def __init__(self, d):
+            self.d, self.need_grad = d, True
+
+    bad = {k: Array(v[:5] if k == key else v) for k, v in saved.items()}
+    save_h5_parameters(str(tmp_path / "bad.h5"), bad)
+    with pytest.raises(ValueError, match="a different candidate set"):
+        pnas.TrainNet(1, 4, 3, 4, str(tmp_path / "bad.h5"), num_choices=2, multiplier=2)
