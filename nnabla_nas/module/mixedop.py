@@ -118,13 +118,18 @@ class MixedOp(Module):
         ops = list(enumerate(self._ops))
         # A Zero operator's term is exactly zero: skip it (keep one if all are Zero).
         live = [(k, op) for k, op in ops if not isinstance(op, Zero)] or ops[:1]
-        out = None
+        out = shape = None
         for k, op in live:
             y = op(input)
+            shape = y.shape
             w = F.slice(probs, start=(k, 0, 0, 0, 0), stop=(k + 1, 1, 1, 1, 1))
-            term = F.reshape(w, (1,) * len(y.shape), inplace=False) * y
+            # w * y as a (1, 1) x (1, size) matrix product: the same products as a
+            # broadcast multiply, an order of magnitude faster in nnabla on CPU.
+            # Terms are summed flat and reshaped once (a reshape per term would
+            # keep one more buffer per operator alive until the backward pass).
+            term = F.affine(F.reshape(w, (1, 1)), F.reshape(y, (1, y.size), inplace=False))
             out = term if out is None else out + term
-        return out
+        return F.reshape(out, shape)
 
     def extra_repr(self) -> str:
         return f"num_ops={len(self._ops)}, mode={self.mode}"

@@ -85,7 +85,7 @@ class Module:
 
     # -- calling --------------------------------------------------------------
     def __call__(self, *inputs):
-        self.input_shapes = [getattr(x, "shape", None) for x in inputs]
+        self.__dict__["_input_shapes"] = [getattr(x, "shape", None) for x in inputs]
         return self.call(*inputs)
 
     def call(self, *inputs):

@@ -109,8 +109,11 @@ class Optimizer:
 
     def grad_norm(self) -> float:
         """Global L2 norm of the registered parameters' gradients."""
-        return float(np.sqrt(sum(float(np.sum(np.square(p.g)))
-                                 for p in self._solver.get_parameters().values())))
+        total = 0.0
+        for p in self._solver.get_parameters().values():
+            g = p.g.ravel()
+            total += float(np.dot(g, g))
+        return float(np.sqrt(total))
 
     def update(self) -> None:
         """Clips, decays, schedules and applies one update."""

@@ -87,6 +87,9 @@ class Runner:
 
     #: Rebuild graphs every step (sampled paths) instead of caching them.
     dynamic_graph = False
+    #: Whether training graphs recompute cheap activations when
+    #: ``hparams.recompute`` is None (see :func:`~.graph.mark_recompute`).
+    recompute_default = False
 
     def __init__(self, model, optimizer: Dict[str, Optimizer], dataloader: Dict[str, object],
                  args: Hparams):
@@ -162,8 +165,14 @@ class Runner:
         if self.dynamic_graph or cache_key not in self._graphs:
             self._graphs[cache_key] = build_graph(self.model, batch_size, self.input_shape,
                                                   self.args.loss_weights,
-                                                  recompute=self.args.recompute and training)
+                                                  recompute=training and self.recompute)
         return self._graphs[cache_key]
+
+    @property
+    def recompute(self) -> bool:
+        """Whether training graphs recompute cheap activations."""
+        choice = self.args.recompute
+        return self.recompute_default if choice is None else bool(choice)
 
     def set_training(self, training: bool) -> None:
         """Puts the model in training or inference mode (a no-op when it is already)."""

@@ -22,6 +22,7 @@ class DartsSearcher(Searcher):
     """
 
     network_mode = "full"
+    recompute_default = True  # the full supernet is DARTS' memory problem
 
     def train_on_batch(self, warmup: bool = False):
         return self.weight_update(self.weight_optimizer(warmup), "train",

@@ -43,6 +43,7 @@ class ProxylessNasSearcher(DartsSearcher):
 
     network_mode = "sample"
     dynamic_graph = True
+    recompute_default = False  # one path in memory: nothing to gain
 
     def __init__(self, model, optimizer, dataloader, args, regularizer: Optional[Dict] = None,
                  reward: str = "accuracy"):

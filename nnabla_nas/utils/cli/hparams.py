@@ -31,10 +31,12 @@ class Hparams:
         baseline_decay: ProxylessNAS: decay of the reward's moving-average baseline.
         reward: ProxylessNAS: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``)
             of a sampled architecture on the validation mini-batches.
-        recompute: Drop the outputs of ReLU and batch normalization after the
-            forward pass and recompute them in the backward pass: the same
-            numbers with much less memory (about a third less for the DARTS
-            supernet) for a little more time. Use it for large supernets.
+        recompute: Drop the outputs of cheap functions (ReLU, batch
+            normalization, pooling, reshapes) after the forward pass and
+            recompute them in the backward pass: the same numbers with about a
+            third less memory, for more time. None (default) chooses per
+            algorithm: on for DARTS (whose supernet is the memory problem), off
+            otherwise.
         context: ``cpu`` or ``cudnn`` (the ``-c`` flag overrides it).
         device_id: GPU index (the ``-d`` flag overrides it).
         type_config: ``float`` or ``half`` (the ``-t`` flag overrides it).
@@ -58,7 +60,7 @@ class Hparams:
     n_iter: int = 10
     baseline_decay: float = 0.95
     reward: str = "accuracy"
-    recompute: bool = False
+    recompute: Optional[bool] = None
     context: str = "cpu"
     device_id: str = "0"
     type_config: str = "float"
@@ -105,6 +107,9 @@ class Hparams:
                                   f"batch_size_{split} ({batch}); use a divisor of {batch}")
         if not 0 <= self.baseline_decay < 1:
             raise ConfigError(f"{path}.baseline_decay: must be in [0, 1), got {self.baseline_decay}")
+        if self.recompute is not None and not isinstance(self.recompute, bool):
+            raise ConfigError(f"{path}.recompute: expected true, false or null, "
+                              f"got {self.recompute!r}")
         if self.reward not in ("accuracy", "loss"):
             raise ConfigError(f"{path}.reward: unknown reward '{self.reward}'; "
                               f"valid: accuracy, loss")

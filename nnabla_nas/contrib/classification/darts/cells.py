@@ -21,7 +21,7 @@ import numpy as np
 
 from .... import module as Mo
 from .genotype import CellGenotype, num_edges
-from .ops import CANDIDATES, FactorizedReduce, ReLUConvBN, build_op
+from .ops import SharedReLU, CANDIDATES, FactorizedReduce, ReLUConvBN, build_op
 
 
 class Cell(Mo.Module):
@@ -97,9 +97,12 @@ class SearchCell(Cell):
             alphas = [None] * num_edges(num_nodes)
         assert len(alphas) == num_edges(num_nodes), "one alpha per edge"
         edges = ((node, j) for node in range(num_nodes) for j in range(node + 2))
+        # One ReLU per state, shared by every convolution candidate reading it.
+        self._relus = Mo.ModuleList(SharedReLU() for _ in range(num_nodes + 1))
         self._mixed = Mo.ModuleList(
-            Mo.MixedOp([build_op(name, channels, self.stride(j), search=True)
-                        for name in CANDIDATES], mode=mode, alpha=alpha)
+            Mo.MixedOp([build_op(name, channels, self.stride(j), search=True,
+                                 relu=self._relus[j]) for name in CANDIDATES],
+                       mode=mode, alpha=alpha)
             for (node, j), alpha in zip(edges, alphas))
 
     def _node_inputs(self, node: int, states: List) -> List:

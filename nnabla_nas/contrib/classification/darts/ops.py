@@ -11,7 +11,7 @@ References:
     Liu, Simonyan, Yang. DARTS: Differentiable Architecture Search. ICLR 2019.
 """
 
-from typing import Callable
+from typing import Callable, Optional
 
 import nnabla.functions as F
 
@@ -30,6 +30,25 @@ def batch_norm(channels: int, affine: bool) -> Mo.BatchNormalization:
     """Batch normalization over the channels of an NCHW input; ``affine=False``
     fixes ``_beta``/``_gamma`` at 0/1 (``fix_parameters=True``)."""
     return Mo.BatchNormalization(channels, 4, fix_parameters=not affine)
+
+
+class SharedReLU(Mo.ReLU):
+    """A ReLU that several operations reading the same state call: within one
+    graph build it computes ``relu(x)`` once per input Variable and hands the
+    same output to every caller.
+
+    The numbers are those of separate ReLUs (their gradients are summed
+    before the ReLU's backward instead of after); the graph has one ReLU
+    and one buffer per state instead of one per convolution that reads it.
+    """
+
+    def call(self, input):
+        cached = self.__dict__.get("_cached")
+        if cached is not None and cached[0] is input:
+            return cached[1]
+        output = super().call(input)
+        self.__dict__["_cached"] = (input, output)
+        return output
 
 
 class ReLUConvBN(Mo.Sequential):
@@ -64,12 +83,15 @@ class DilConv(Mo.Sequential):
         pad: Padding on each side.
         dilation: Dilation of the depthwise convolution.
         affine: Batch normalization with trainable ``_beta``/``_gamma``.
+        relu: The leading ReLU module (a :class:`SharedReLU` of the input
+            state in the search network); a new one when None.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int,
-                 pad: int, dilation: int = 1, affine: bool = True):
+                 pad: int, dilation: int = 1, affine: bool = True,
+                 relu: Optional[Mo.ReLU] = None):
         super().__init__(
-            Mo.ReLU(),
+            relu or Mo.ReLU(),
             Mo.DwConv(in_channels, (kernel, kernel), pad=(pad, pad), stride=(stride, stride),
                       dilation=(dilation, dilation), with_bias=False),
             Mo.Conv(in_channels, out_channels, (1, 1), with_bias=False),
@@ -87,12 +109,13 @@ class SepConv(Mo.Sequential):
         stride: Stride of the first depthwise convolution.
         pad: Padding on each side.
         affine: Batch normalization with trainable ``_beta``/``_gamma``.
+        relu: The leading ReLU of the first block (see :class:`DilConv`).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int,
-                 pad: int, affine: bool = True):
+                 pad: int, affine: bool = True, relu: Optional[Mo.ReLU] = None):
         super().__init__(
-            DilConv(in_channels, in_channels, kernel, stride, pad, 1, affine),
+            DilConv(in_channels, in_channels, kernel, stride, pad, 1, affine, relu),
             DilConv(in_channels, out_channels, kernel, 1, pad, 1, affine))
 
 
@@ -139,10 +162,14 @@ def _register(name: str, build: Callable[[int, int, bool], Mo.Module]) -> None:
     OPS.register(name)(build)
 
 
-_register("dil_conv_3x3", lambda c, s, search: DilConv(c, c, 3, s, 2, 2, not search))
-_register("dil_conv_5x5", lambda c, s, search: DilConv(c, c, 5, s, 4, 2, not search))
-_register("sep_conv_3x3", lambda c, s, search: SepConv(c, c, 3, s, 1, not search))
-_register("sep_conv_5x5", lambda c, s, search: SepConv(c, c, 5, s, 2, not search))
+_register("dil_conv_3x3", lambda c, s, search, relu=None: DilConv(c, c, 3, s, 2, 2, not search,
+                                                                  relu))
+_register("dil_conv_5x5", lambda c, s, search, relu=None: DilConv(c, c, 5, s, 4, 2, not search,
+                                                                  relu))
+_register("sep_conv_3x3", lambda c, s, search, relu=None: SepConv(c, c, 3, s, 1, not search,
+                                                                  relu))
+_register("sep_conv_5x5", lambda c, s, search, relu=None: SepConv(c, c, 5, s, 2, not search,
+                                                                  relu))
 _register("max_pool_3x3", _pool(lambda s: Mo.MaxPool((3, 3), stride=(s, s), pad=(1, 1))))
 _register("avg_pool_3x3", _pool(lambda s: Mo.AvgPool((3, 3), stride=(s, s), pad=(1, 1),
                                                       including_pad=False)))
@@ -152,7 +179,12 @@ _register("none", lambda c, s, search: Mo.Zero(stride=(s, s)))
 assert tuple(OPS.names()) == tuple(sorted(CANDIDATES)), "CANDIDATES and OPS disagree"
 
 
-def build_op(name: str, channels: int, stride: int, search: bool) -> Mo.Module:
+#: Candidates that start with a ReLU of their input and can share it.
+SHARES_RELU = ("dil_conv_3x3", "dil_conv_5x5", "sep_conv_3x3", "sep_conv_5x5")
+
+
+def build_op(name: str, channels: int, stride: int, search: bool,
+             relu: Optional[Mo.ReLU] = None) -> Mo.Module:
     """Builds the candidate ``name``.
 
     Args:
@@ -160,8 +192,12 @@ def build_op(name: str, channels: int, stride: int, search: bool) -> Mo.Module:
         channels: Input and output channels.
         stride: 1, or 2 in a reduction cell's edges from the cell inputs.
         search: Search-network variant (non-affine batch norm, pooling + batch norm).
+        relu: For the convolutions, the leading ReLU to use (a
+            :class:`SharedReLU` shared by every operation reading the same state).
 
     Raises:
         ValueError: For an unknown name (the message lists the valid ones).
     """
-    return OPS.get(name)(channels, stride, search)
+    build = OPS.get(name)
+    return build(channels, stride, search, relu=relu) if relu is not None and \
+        name in SHARES_RELU else build(channels, stride, search)

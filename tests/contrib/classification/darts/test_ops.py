@@ -82,3 +82,43 @@ def test_factorized_reduce_matches_numpy():
 def test_unknown_op_lists_valid_names():
     with pytest.raises(ValueError, match="sep_conv_7x7.*valid names: avg_pool_3x3"):
         build_op("sep_conv_7x7", 4, 1, False)
+
+
+def test_shared_relu_computes_once_and_keeps_gradients():
+    import nnabla as nn
+    import nnabla.functions as F
+    import numpy as np
+    from nnabla_nas.contrib.classification.darts.ops import SharedReLU, build_op
+
+    x = nn.Variable.from_numpy_array(np.random.RandomState(0).randn(2, 3, 6, 6))
+    x.need_grad = True
+    relu = SharedReLU()
+    ops = [build_op(n, 3, 1, True, relu=relu) for n in ("dil_conv_3x3", "sep_conv_5x5")]
+    plain = [build_op(n, 3, 1, True) for n in ("dil_conv_3x3", "sep_conv_5x5")]
+    for a, b in zip(ops, plain):
+        b.set_parameters({k: v.d for k, v in a.get_parameters().items()})
+    grads = []
+    for pair in (ops, plain):
+        x.grad.zero()
+        loss = F.sum(pair[0](x) * 2) + F.sum(pair[1](x) ** 2)
+        loss.forward()
+        loss.backward()
+        grads.append((float(loss.d), x.g.copy()))
+    assert relu(x) is relu(x)
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-6)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-5, atol=1e-6)
+
+
+def test_search_cell_builds_one_relu_per_state():
+    """No two ReLUs read the same Variable: the convolutions of every edge
+    reading a state share one (without sharing, 4 per edge read it)."""
+    import collections
+
+    import nnabla as nn
+    from nnabla_nas.contrib import darts
+
+    net = darts.SearchNet(1, 2, 3, 4, num_choices=2, multiplier=2)
+    y = net(nn.Variable((2, 1, 8, 8)))
+    readers = collections.Counter()
+    y.visit(lambda f: readers.update([id(f.inputs[0])]) if f.info.type_name == "ReLU" else None)
+    assert readers and max(readers.values()) == 1
