@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from .data import DatasetError, one_line
+from .loader import parse_sampler_state, sampler_state
 
 LOG = logging.getLogger(__name__)
 
@@ -335,9 +336,7 @@ class FileDataLoader:
             rng_state, perm, pos = self._pending.plan.state
         else:
             rng_state, perm, pos = self.rng.get_state(), self._perm, self._pos
-        name, keys, rng_pos, has_gauss, gauss = rng_state
-        return {"rng": [name, keys.tolist(), int(rng_pos), int(has_gauss), float(gauss)],
-                "position": int(pos), "permutation": perm.tolist()}
+        return sampler_state(rng_state, perm, pos)
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restores a :meth:`state_dict` so the following batches are the same.
@@ -345,16 +344,10 @@ class FileDataLoader:
         Raises:
             ValueError: If the state belongs to a loader of another size.
         """
-        perm = np.asarray(state["permutation"], dtype=np.int64)
-        pos = int(state["position"])
-        if (perm.shape != (self.size,) or not 0 <= pos <= self.size
-                or not np.array_equal(np.sort(perm), np.arange(self.size))):
-            raise ValueError(f"loader state is for {len(perm)} images at position {pos}, "
-                             f"this loader has {self.size} images")
-        name, keys, rng_pos, has_gauss, gauss = state["rng"]
+        rng_state, perm, pos = parse_sampler_state(state, self.size)
         self._cancel(self._pending)
         self._pending = None
-        self.rng.set_state((name, np.asarray(keys, dtype=np.uint32), rng_pos, has_gauss, gauss))
+        self.rng.set_state(rng_state)
         self._perm, self._pos = perm, pos
 
     def close(self) -> None:

@@ -107,10 +107,7 @@ class DataLoader:
 
     def state_dict(self) -> Dict[str, Any]:
         """Position, permutation and random state, as plain JSON-able Python."""
-        name, keys, pos, has_gauss, gauss = self.rng.get_state()
-        return {"rng": [name, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
-                "position": int(self._pos),
-                "permutation": self._perm.tolist()}
+        return sampler_state(self.rng.get_state(), self._perm, self._pos)
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
         """Restores a :meth:`state_dict` so the following batches are the same.
@@ -118,12 +115,28 @@ class DataLoader:
         Raises:
             ValueError: If the state belongs to a loader of another size.
         """
-        perm = np.asarray(state["permutation"], dtype=np.int64)
-        pos = int(state["position"])
-        if (perm.shape != (self.size,) or not 0 <= pos <= self.size
-                or not np.array_equal(np.sort(perm), np.arange(self.size))):
-            raise ValueError(f"loader state is for {len(perm)} images at position {pos}, "
-                             f"this loader has {self.size} images")
-        name, keys, rng_pos, has_gauss, gauss = state["rng"]
-        self.rng.set_state((name, np.asarray(keys, dtype=np.uint32), rng_pos, has_gauss, gauss))
-        self._perm, self._pos = perm, pos
+        rng_state, self._perm, self._pos = parse_sampler_state(state, self.size)
+        self.rng.set_state(rng_state)
+
+
+def sampler_state(rng_state: tuple, perm: np.ndarray, position: int) -> Dict[str, Any]:
+    """The JSON-able state of a streaming sampler: random state, permutation, position."""
+    name, keys, rng_pos, has_gauss, gauss = rng_state
+    return {"rng": [name, keys.tolist(), int(rng_pos), int(has_gauss), float(gauss)],
+            "position": int(position), "permutation": np.asarray(perm).tolist()}
+
+
+def parse_sampler_state(state: Dict[str, Any], size: int) -> Tuple[tuple, np.ndarray, int]:
+    """``(rng_state, permutation, position)`` of a :func:`sampler_state`, checked.
+
+    Raises:
+        ValueError: If the state belongs to a sampler over another number of images.
+    """
+    perm = np.asarray(state["permutation"], dtype=np.int64)
+    pos = int(state["position"])
+    if (perm.shape != (size,) or not 0 <= pos <= size
+            or not np.array_equal(np.sort(perm), np.arange(size))):
+        raise ValueError(f"loader state is for {len(perm)} images at position {pos}, "
+                         f"this loader has {size} images")
+    name, keys, rng_pos, has_gauss, gauss = state["rng"]
+    return (name, np.asarray(keys, dtype=np.uint32), rng_pos, has_gauss, gauss), perm, pos

@@ -1,0 +1,108 @@
+"""Micro-benchmarks behind the optimisation notes in docs/benchmarks.md.
+
+Usage: ``python bench/micro.py [fcall|mixing|memory|all]``. Each figure is
+measured in this process (``fcall``, ``mixing``) or in one subprocess per
+variant (``memory``, peak RSS), on the CPU context.
+"""
+
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def fcall() -> None:
+    """Cost of one ``nnabla.functions`` call, before and after the import cache."""
+    code = r"""
+import sys, time
+import nnabla as nn, nnabla.functions as F
+def per_call():
+    x = nn.Variable((2, 3, 8, 8)); w = nn.Variable((3, 3, 3, 3))
+    start = time.perf_counter()
+    for _ in range(3000):
+        F.relu(F.convolution(x, w))
+    return (time.perf_counter() - start) / 6000 * 1e6
+before = per_call()
+import nnabla_nas.module  # installs the negative import cache
+print(f"{before:.1f} {per_call():.1f}")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    print(f"F call (graph construction): {out[0]} us plain nnabla, {out[1]} us with "
+          f"nnabla_nas.utils.import_cache")
+
+
+def mixing() -> None:
+    """``w * y`` (broadcast multiply) against the (1,1)x(1,size) affine MixedOp uses."""
+    import nnabla as nn
+    import nnabla.functions as F
+    import nnabla_nas.module  # noqa: F401
+    y = nn.Variable.from_numpy_array(np.random.randn(8, 8, 32, 32).astype(np.float32))
+    y.need_grad = True
+    w = nn.Variable.from_numpy_array(np.full((1, 1, 1, 1), 0.3, np.float32))
+    w.need_grad = True
+
+    def run(build):
+        loss = F.sum(build())
+        loss.forward()
+        loss.backward()
+        start = time.perf_counter()
+        for _ in range(20):
+            loss.forward(clear_no_need_grad=True)
+            loss.backward(clear_buffer=True)
+        return (time.perf_counter() - start) / 20 * 1000
+
+    mul = run(lambda: w * y)
+    aff = run(lambda: F.affine(F.reshape(w, (1, 1)), F.reshape(y, (1, y.size), inplace=False)))
+    print(f"weighting one (8,8,32,32) op output, forward+backward: broadcast multiply "
+          f"{mul:.2f} ms, affine {aff:.2f} ms")
+
+
+MEMORY = r"""
+import resource, sys
+import numpy as np
+from nnabla_nas.contrib import darts, pnas
+from nnabla_nas.dataset import DataLoader
+from nnabla_nas.optimizer import Optimizer
+from nnabla_nas.runner import DartsSearcher, Hparams, ProxylessNasSearcher
+algo, recompute = sys.argv[1], sys.argv[2] == "on"
+np.random.seed(0)
+x = np.random.randint(0, 255, (64, 32, 32, 3)).astype(np.uint8)
+y = np.random.randint(0, 10, 64)
+data = {"train": DataLoader(x, y, 16, shuffle=True), "valid": DataLoader(x, y, 16, shuffle=True)}
+hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, n_iter=10,
+             output_path="/tmp/micro_memory", quiet=True, recompute=recompute)
+opts = {"train": Optimizer(name="Momentum", lr=0.025, momentum=0.9),
+        "valid": Optimizer(name="Adam", lr=3e-4)}
+if algo == "darts":
+    s = DartsSearcher(darts.SearchNet(3, 16, 8, 10, shared=True), opts, data, hp)
+else:
+    s = ProxylessNasSearcher(pnas.SearchNet(3, 16, 8, 10), opts, data, hp)
+s.train_on_batch(); s.valid_on_batch()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def memory() -> None:
+    """Peak RSS of one search step at the DARTS paper's size, recompute off and on."""
+    for algo in ("darts", "pnas"):
+        for flag in ("off", "on"):
+            out = subprocess.run([sys.executable, "-c", MEMORY, algo, flag],
+                                 capture_output=True, text=True, check=True).stdout
+            print(f"{algo} step (init_channels 16, 8 cells, mini-batch 16), recompute "
+                  f"{flag}: peak RSS {out.strip()} MiB")
+
+
+def main() -> None:
+    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
+          f"python {platform.python_version()}; command: python bench/micro.py {which}")
+    for name, job in (("fcall", fcall), ("mixing", mixing), ("memory", memory)):
+        if which in (name, "all"):
+            job()
+
+
+if __name__ == "__main__":
+    main()
