@@ -216,3 +216,24 @@ def test_pnas_search_resume_and_retrain(searched, tmp_path):
     proc = main("-a", "Trainer", "-f", write(tmp_path / "train.json", train), "-o", tmp_path / "t")
     assert proc.returncode == 0, proc.stderr
     assert "test accuracy" in proc.stdout
+
+
+def test_mobilenet_search_and_retrain(searched, tmp_path):
+    _, _, data, _ = searched
+    net = {"settings": [[8, 1, 1], [16, 2, 2]], "width_mult": 0.5, "stem_stride": 1}
+    cfg = {"dataloader": {"npz": {"path": data}},
+           "network": {"mobilenet": net},
+           "optimizer": {"regularizer": {"MemoryEstimator": {"weight": 0.1, "bound": 0.01}}},
+           "hparams": {"epoch": 1, "warmup": 1, "batch_size_train": 16, "batch_size_valid": 16,
+                       "n_iter": 2}}
+    out = tmp_path / "search"
+    proc = main("-a", "ProxylessNasSearcher", "-f", write(tmp_path / "s.json", cfg), "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    blocks = json.loads((out / "arch.json").read_text())
+    assert len(blocks) == 3 and (out / "arch.png").is_file()
+    train = {"dataloader": {"npz": {"path": data}},
+             "network": {"mobilenet": {**net, "genotype": str(out / "arch.h5")}},
+             "hparams": {"epoch": 1, "batch_size_train": 16, "batch_size_valid": 16}}
+    proc = main("-a", "Trainer", "-f", write(tmp_path / "t.json", train), "-o", tmp_path / "t")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "t" / "results.json").read_text())["epochs"] == 1
