@@ -39,7 +39,6 @@ setup(
     },
     entry_points={"console_scripts": ["nnabla-nas=nnabla_nas.cli:run"]},
     classifiers=[
-        "License :: OSI Approved :: Apache Software License",
         "Programming Language :: Python :: 3.8",
         "Programming Language :: Python :: 3.9",
         "Programming Language :: Python :: 3.10",

@@ -27,6 +27,15 @@ def softmax(alpha: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
+def draw(rng: np.random.RandomState, p: np.ndarray) -> int:
+    """One index from ``Categorical(p)``: exactly ``rng.choice(len(p), p=p)`` (the
+    same algorithm and random numbers: inverse CDF of one ``random_sample``),
+    without its argument checks, which cost more than the draw."""
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    return int(cdf.searchsorted(rng.random_sample(), side="right"))
+
+
 class MixedOp(Module):
     """Chooses among candidate operators, with architecture weights ``alpha``.
 
@@ -93,7 +102,7 @@ class MixedOp(Module):
             return self._call_full(input)
         p = self.probabilities()
         if self.mode == "sample":
-            index = int(self.rng.choice(len(p), p=p))
+            index = draw(self.rng, p)
         elif self.mode == "max":
             index = int(np.argmax(p))
         else:

@@ -201,3 +201,13 @@ def test_shared_alpha():
     assert net[0]._alpha is net[1]._alpha
     alphas = [p for p in net.get_parameters().values() if p.is_arch]
     assert len(alphas) == 1
+
+
+def test_draw_equals_numpy_choice():
+    from nnabla_nas.module.mixedop import draw
+    for seed in range(5):
+        p = softmax(np.random.RandomState(seed).randn(8) * 2)
+        a, b = np.random.RandomState(seed), np.random.RandomState(seed)
+        ours = [draw(a, p) for _ in range(500)]
+        theirs = [int(b.choice(8, p=p)) for _ in range(500)]
+        assert ours == theirs
