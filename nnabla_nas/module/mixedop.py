@@ -108,21 +108,22 @@ class MixedOp(Module):
         else:
             raise ValueError(f"MixedOp mode must be one of {', '.join(MODES)}, "
                              f"got '{self.mode}'")
-        self._active = index
+        state = self.__dict__  # plain attributes: skip Module.__setattr__ on this hot path
+        state["_active"] = index
         # The module flag hides a whole operator from get_parameters(grad_only=True);
         # setting it on the operators themselves (not their subtrees) keeps this O(K).
         for k, op in enumerate(self._ops):
-            op.need_grad = k == index
+            op.__dict__["_need_grad"] = k == index
         grad = p.copy()
         grad[index] -= 1.0
-        self._score = grad
+        state["_score"] = grad
         self._alpha.g = grad.reshape(self._alpha.shape)
         return self._ops[index](input)
 
     def _call_full(self, input):
-        self._active = None
+        self.__dict__["_active"] = None
         for op in self._ops:
-            op.need_grad = True
+            op.__dict__["_need_grad"] = True
         probs = F.softmax(self._alpha, axis=0)
         ops = list(enumerate(self._ops))
         # A Zero operator's term is exactly zero: skip it (keep one if all are Zero).
