@@ -2,9 +2,9 @@
 
 import copy
 
-import nnabla as nn
-import numpy as np
 import pytest
+
+from ..helpers import make_labels, random_input  # noqa: F401 (re-exported)
 
 # DARTS-V2's CIFAR-10 cells, written in our arch.json layout.
 DARTS_V2 = {
@@ -32,13 +32,6 @@ def genotype():
 
 def make_input(shape=(2, 1, 8, 8), seed=0):
     """A random input Variable."""
-    x = nn.Variable(shape)
-    x.d = np.random.RandomState(seed).randn(*shape)
-    return x
+    return random_input(shape, seed)
 
 
-def make_labels(labels):
-    """An ``(N, 1)`` label Variable."""
-    t = nn.Variable((len(labels), 1))
-    t.d = np.asarray(labels).reshape(-1, 1)
-    return t

@@ -1,9 +1,10 @@
 """Helpers of the MobileNetV2 space tests: tiny inputs, labels, planted alphas."""
 
-import nnabla as nn
 import numpy as np
 
 from nnabla_nas import module as Mo
+
+from ..helpers import make_labels, random_input  # noqa: F401 (re-exported)
 
 #: A tiny stage table: blocks 16->16 s1 (skip), 16->8 s1, 8->16 s2, 16->16 s1 (skip).
 TINY = [[16, 1, 1], [8, 1, 1], [16, 2, 2]]
@@ -11,16 +12,7 @@ TINY = [[16, 1, 1], [8, 1, 1], [16, 2, 2]]
 
 def make_input(shape=(2, 3, 32, 32), seed=0):
     """A random input Variable."""
-    x = nn.Variable(shape)
-    x.d = np.random.RandomState(seed).randn(*shape)
-    return x
-
-
-def make_labels(labels):
-    """An ``(N, 1)`` label Variable."""
-    t = nn.Variable((len(labels), 1))
-    t.d = np.asarray(labels).reshape(-1, 1)
-    return t
+    return random_input(shape, seed)
 
 
 def mixed_ops(net):
