@@ -1,8 +1,9 @@
 """Micro-benchmarks behind the optimisation notes in docs/benchmarks.md.
 
-Usage: ``python bench/micro.py [fcall|mixing|memory|all]``. Each figure is
-measured in this process (``fcall``, ``mixing``) or in one subprocess per
-variant (``memory``, peak RSS), on the CPU context.
+Usage: ``python bench/micro.py [fcall|mixing|kernels|memory|all]``. Each figure
+is measured in this process (``mixing``, ``kernels``) or in subprocesses
+(``fcall``: one without and one with the import shortcuts; ``memory``: one per
+variant, peak RSS), on the CPU context.
 """
 
 import platform
@@ -25,13 +26,13 @@ def per_call():
         F.relu(F.convolution(x, w))
     return (time.perf_counter() - start) / 6000 * 1e6
 before = per_call()
-import nnabla_nas.module  # installs the negative import cache
+import nnabla_nas.module  # installs the import shortcuts
 print(f"{before:.1f} {per_call():.1f}")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     print(f"F call (graph construction): {out[0]} us plain nnabla, {out[1]} us with "
-          f"nnabla_nas.utils.import_cache")
+          f"the shortcuts of nnabla_nas.utils.import_cache")
 
 
 def mixing() -> None:
@@ -58,6 +59,49 @@ def mixing() -> None:
     aff = run(lambda: F.affine(F.reshape(w, (1, 1)), F.reshape(y, (1, y.size), inplace=False)))
     print(f"weighting one (8,8,32,32) op output, forward+backward: broadcast multiply "
           f"{mul:.2f} ms, affine {aff:.2f} ms")
+
+
+def _forward_backward_us(build, shape, repeats: int = 200):
+    """Microseconds of one forward and one backward of ``build(x)`` alone, ``x`` a
+    leaf of ``shape`` holding normal random numbers (as a network's activations)."""
+    import nnabla as nn
+    x = nn.Variable.from_numpy_array(np.random.RandomState(0).randn(*shape).astype(np.float32),
+                                     need_grad=True)
+    y = build(x)
+    y.forward()
+    y.backward()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        y.forward()
+    forward = (time.perf_counter() - start) / repeats * 1e6
+    start = time.perf_counter()
+    for _ in range(repeats):
+        y.backward()
+    return forward, (time.perf_counter() - start) / repeats * 1e6
+
+
+def kernels() -> None:
+    """nnabla CPU kernels behind two exact rewrites: ReLU as ``maximum_scalar``, and
+    DARTS' FactorizedReduce shift as a strided slice instead of pad + slice."""
+    import nnabla as nn
+    import nnabla.functions as F
+    from nnabla.ext_utils import get_extension_context
+    nn.set_default_context(get_extension_context("cpu"))
+    shape = (8, 8, 32, 32)  # a sampled DARTS path's activations at mini-batch 8
+    w = nn.Variable.from_numpy_array(np.random.RandomState(1).randn(4, 8, 1, 1)
+                                     .astype(np.float32))
+    cases = [
+        ("ReLU: F.relu", lambda x: F.relu(x)),
+        ("ReLU: F.maximum_scalar(x, 0)", lambda x: F.maximum_scalar(x, 0.0)),
+        ("shifted 1x1 conv: pad + slice + stride-2 conv",
+         lambda x: F.convolution(F.slice(F.pad(x, (0, 1, 0, 1)), (0, 0, 1, 1), (8, 8, 33, 33)),
+                                 w, stride=(2, 2))),
+        ("shifted 1x1 conv: strided slice + conv",
+         lambda x: F.convolution(F.slice(x, (0, 0, 1, 1), shape, (1, 1, 2, 2)), w)),
+    ]
+    for name, build in cases:
+        forward, backward = _forward_backward_us(build, shape)
+        print(f"{name} on {shape}: forward {forward:.1f} us, backward {backward:.1f} us")
 
 
 MEMORY = r"""
@@ -99,7 +143,8 @@ def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
           f"python {platform.python_version()}; command: python bench/micro.py {which}")
-    for name, job in (("fcall", fcall), ("mixing", mixing), ("memory", memory)):
+    for name, job in (("fcall", fcall), ("mixing", mixing), ("kernels", kernels),
+                      ("memory", memory)):
         if which in (name, "all"):
             job()
 

@@ -8,15 +8,22 @@ from .module import Module
 class ReLU(Module):
     """``max(x, 0)``.
 
+    Computed with ``F.maximum_scalar(x, 0)``, not ``F.relu``: the two give
+    bit-identical outputs and gradients (``-0``, ``NaN`` and infinities
+    included; ``tests/module/test_activation.py``), and on CPU nnabla's
+    ``maximum_scalar`` kernel is about 18x faster forward and 6x faster
+    backward than its ``relu`` kernel (``bench/micro.py kernels``).
+
     Args:
-        inplace: Reuse the input buffer (nnabla's ``inplace``).
+        inplace: Kept for compatibility; nnabla ignores it for ReLU ("obsolete
+            and ignored": outputs are never written over inputs).
     """
 
     def __init__(self, inplace: bool = False):
         self._inplace = inplace
 
     def call(self, input):
-        return F.relu(input, inplace=self._inplace)
+        return F.maximum_scalar(input, 0.0)
 
     def extra_repr(self) -> str:
         return f"inplace={self._inplace}"

@@ -45,7 +45,9 @@ class Graph:
 
 #: Functions whose outputs are cheap to compute again: with ``recompute`` their
 #: outputs are dropped after the forward pass and recomputed in the backward pass.
-CHEAP_FUNCTIONS = ("ReLU", "BatchNormalization", "Reshape", "MaxPooling", "AveragePooling")
+#: (``MaximumScalar`` is how :class:`~nnabla_nas.module.ReLU` computes a ReLU.)
+CHEAP_FUNCTIONS = ("ReLU", "MaximumScalar", "BatchNormalization", "Reshape", "MaxPooling",
+                   "AveragePooling")
 
 
 def mark_recompute(root: nn.Variable, functions: Sequence[str] = CHEAP_FUNCTIONS) -> int:

@@ -5,6 +5,7 @@ import importlib.util
 import nnabla as nn
 from nnabla.ext_utils import get_extension_context
 
+from . import import_cache
 from .registry import ConfigError
 
 CONTEXTS = ("cpu", "cuda", "cudnn")
@@ -44,4 +45,5 @@ def set_context(context: str = "cpu", device_id: str = "0", type_config: str = "
     else:
         ctx = get_extension_context("cpu", type_config=type_config)
     nn.set_default_context(ctx)
+    import_cache.install()  # alias the extension's modules now that they are loaded
     return ctx

@@ -174,6 +174,24 @@ def test_activations(compare, module, ref):
     np.testing.assert_allclose(y, ref(x.d), rtol=1e-6)
 
 
+def test_relu_is_bit_identical_to_nnabla_relu():
+    """Mo.ReLU uses the faster maximum_scalar kernel: same bits, forward and backward."""
+    special = np.array([-0.0, 0.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45, 3.5, -3.5],
+                       np.float32)
+    data = np.concatenate([special, np.random.RandomState(0).randn(4000).astype(np.float32)])
+    grad = np.random.RandomState(1).randn(data.size).astype(np.float32)
+    results = []
+    for fn in (Mo.ReLU(), F.relu):
+        x = nn.Variable.from_numpy_array(data, need_grad=True)
+        x.grad.zero()
+        y = fn(x)
+        y.forward()
+        y.backward(grad)
+        results.append((y.d.tobytes(), x.g.tobytes()))
+    assert results[0][0] == results[1][0]  # forward, bit for bit (sign of zero, NaN)
+    assert results[0][1] == results[1][1]  # backward
+
+
 def test_dropout():
     x = nn.Variable.from_numpy_array(np.ones((200, 50), np.float32))
     drop = Mo.Dropout(0.3)

@@ -128,6 +128,12 @@ class FactorizedReduce(Mo.Module):
     (odd ones too) gives ``ceil(H/2), ceil(W/2)``; for even sizes this is
     DARTS' ``x[:, :, 1:, 1:]``.
 
+    A stride-2 1x1 convolution of the shifted input reads the pixels
+    ``(2i+1, 2j+1)``; the second branch takes exactly those with one strided
+    slice and convolves them with stride 1 (same numbers, bit for bit; nnabla's
+    ``pad`` alone cost more than the rest of this module on CPU). Only odd
+    sizes pad, and only the small sliced tensor.
+
     Args:
         in_channels: Input channels.
         out_channels: Output channels (the two halves get ``out // 2`` and the rest).
@@ -140,14 +146,16 @@ class FactorizedReduce(Mo.Module):
             raise ValueError(f"FactorizedReduce needs out_channels >= 2, got {out_channels}")
         self._relu = Mo.ReLU()
         self._conv_1 = Mo.Conv(in_channels, half, (1, 1), stride=(2, 2), with_bias=False)
-        self._conv_2 = Mo.Conv(in_channels, out_channels - half, (1, 1), stride=(2, 2),
-                               with_bias=False)
+        self._conv_2 = Mo.Conv(in_channels, out_channels - half, (1, 1), with_bias=False)
         self._bn = batch_norm(out_channels, affine)
 
     def call(self, input):
         x = self._relu(input)
-        shifted = F.slice(F.pad(x, (0, 1, 0, 1)), start=(0, 0, 1, 1),
-                          stop=tuple(x.shape[:2]) + (x.shape[2] + 1, x.shape[3] + 1))
+        height, width = x.shape[2:]
+        odd = (0, height % 2, 0, width % 2)
+        shifted = F.slice(x, start=(0, 0, 1, 1), stop=tuple(x.shape), step=(1, 1, 2, 2))
+        if any(odd):
+            shifted = F.pad(shifted, odd)
         return self._bn(F.concatenate(self._conv_1(x), self._conv_2(shifted), axis=1))
 
 

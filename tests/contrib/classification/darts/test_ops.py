@@ -79,6 +79,42 @@ def test_factorized_reduce_matches_numpy():
     np.testing.assert_allclose(y.d, (z - mean) / np.sqrt(var + 1e-5), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("size", [(8, 8), (7, 5), (6, 9)])
+def test_factorized_reduce_equals_padded_stride_two_formulation(size):
+    """The strided slice + stride-1 convolution gives the bits of DARTS' shifted,
+    padded input + stride-2 convolution, forward and backward (odd sizes too)."""
+    import nnabla as nn
+    import nnabla.functions as F
+    op = FactorizedReduce(3, 5, affine=True)
+    rng = np.random.RandomState(3)
+    for p in op.get_parameters().values():
+        p.d = rng.randn(*p.shape)
+    data = rng.randn(2, 3, *size).astype(np.float32)
+    grad = rng.randn(2, 5, -(-size[0] // 2), -(-size[1] // 2)).astype(np.float32)
+
+    def reference(x):
+        r = F.relu(x)
+        shifted = F.slice(F.pad(r, (0, 1, 0, 1)), start=(0, 0, 1, 1),
+                          stop=(2, 3, size[0] + 1, size[1] + 1))
+        w2 = op._conv_2._W
+        z = F.concatenate(op._conv_1(r), F.convolution(shifted, w2, stride=(2, 2)), axis=1)
+        return op._bn(z)
+
+    results = []
+    for build in (op, reference):
+        x = nn.Variable.from_numpy_array(data, need_grad=True)
+        params = list(op.get_parameters(grad_only=True).values())
+        for v in [x] + params:
+            v.grad.zero()
+        y = build(x)
+        y.forward()
+        y.backward(grad)
+        results.append([y.d.copy(), x.g.copy()] + [v.g.copy() for v in params])
+    assert results[0][0].shape == grad.shape
+    for ours, ref in zip(*results):
+        np.testing.assert_array_equal(ours, ref)
+
+
 def test_unknown_op_lists_valid_names():
     with pytest.raises(ValueError, match="sep_conv_7x7.*valid names: avg_pool_3x3"):
         build_op("sep_conv_7x7", 4, 1, False)
@@ -120,5 +156,5 @@ def test_search_cell_builds_one_relu_per_state():
     net = darts.SearchNet(1, 2, 3, 4, num_choices=2, multiplier=2)
     y = net(nn.Variable((2, 1, 8, 8)))
     readers = collections.Counter()
-    y.visit(lambda f: readers.update([id(f.inputs[0])]) if f.info.type_name == "ReLU" else None)
+    y.visit(lambda f: readers.update([id(f.inputs[0])]) if f.info.type_name == "MaximumScalar" else None)
     assert readers and max(readers.values()) == 1
