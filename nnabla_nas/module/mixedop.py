@@ -22,9 +22,11 @@ MODES = ("full", "sample", "max")
 def softmax(alpha: np.ndarray) -> np.ndarray:
     """Softmax of the flattened ``alpha`` in float64 (sums to one exactly enough
     for :meth:`numpy.random.RandomState.choice`)."""
-    a = np.asarray(alpha, dtype=np.float64).ravel()
-    e = np.exp(a - a.max())
-    return e / e.sum()
+    e = np.array(alpha, dtype=np.float64).ravel()  # a copy, worked on in place
+    e -= e.max()
+    np.exp(e, out=e)
+    e /= e.sum()
+    return e
 
 
 def draw(rng: np.random.RandomState, p: np.ndarray) -> int:
@@ -86,6 +88,13 @@ class MixedOp(Module):
         return self._active
 
     @property
+    def active_op(self) -> Optional[Module]:
+        """The operator built by the last ``sample``/``max`` call (None after a
+        ``full`` call or before any call)."""
+        index = self.__dict__.get("_active")
+        return None if index is None else list(self._ops.modules.values())[index]
+
+    @property
     def score(self) -> Optional[np.ndarray]:
         """``softmax(alpha) - onehot(k)`` of the last ``sample``/``max`` call: the
         gradient of ``-log p(k)``. ``alpha.g`` holds the same values, but when
@@ -98,27 +107,30 @@ class MixedOp(Module):
         return softmax(self._alpha.d)
 
     def call(self, input):
-        if self.mode == "full":
+        mode = self.mode
+        if mode == "full":
             return self._call_full(input)
         p = self.probabilities()
-        if self.mode == "sample":
+        if mode == "sample":
             index = draw(self.rng, p)
-        elif self.mode == "max":
+        elif mode == "max":
             index = int(np.argmax(p))
         else:
             raise ValueError(f"MixedOp mode must be one of {', '.join(MODES)}, "
-                             f"got '{self.mode}'")
+                             f"got '{mode}'")
         state = self.__dict__  # plain attributes: skip Module.__setattr__ on this hot path
         state["_active"] = index
+        ops = list(self._ops.modules.values())
         # The module flag hides a whole operator from get_parameters(grad_only=True);
         # setting it on the operators themselves (not their subtrees) keeps this O(K).
-        for k, op in enumerate(self._ops):
+        for k, op in enumerate(ops):
             op.__dict__["_need_grad"] = k == index
         grad = p.copy()
         grad[index] -= 1.0
         state["_score"] = grad
-        self._alpha.g = grad.reshape(self._alpha.shape)
-        return self._ops[index](input)
+        alpha = self._alpha
+        alpha.g = grad.reshape(alpha.shape)
+        return ops[index](input)
 
     def _call_full(self, input):
         self.__dict__["_active"] = None

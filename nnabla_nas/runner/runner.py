@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import time
+from functools import cached_property
 from typing import Dict, Iterable, List, Optional
 
 import nnabla as nn
@@ -157,6 +158,24 @@ class Runner:
         :class:`~nnabla_nas.utils.cli.config.RunConfig` (none by default)."""
         return {}
 
+    # -- the model's structure (fixed while a runner uses it) --------------------
+    @cached_property
+    def arch_parameters(self) -> Dict[str, nn.Variable]:
+        """``model.get_arch_parameters()``, walked once: a runner does not change
+        the model's structure, and the walk over a supernet costs milliseconds."""
+        return self.model.get_arch_parameters()
+
+    @cached_property
+    def net_parameters(self) -> Dict[str, nn.Variable]:
+        """``model.get_net_parameters()`` (every weight), walked once."""
+        return self.model.get_net_parameters()
+
+    @cached_property
+    def mixed_ops(self) -> list:
+        """The model's :class:`~nnabla_nas.module.MixedOp` modules, in tree order."""
+        from ..module import MixedOp
+        return [m for _, m in self.model.get_modules() if isinstance(m, MixedOp)]
+
     # -- graphs ----------------------------------------------------------------
     def graph(self, key: str, batch_size: int, training: bool) -> Graph:
         """The graph for ``key`` at ``batch_size``, built once unless dynamic."""
@@ -198,7 +217,7 @@ class Runner:
         """One weight update: build (or reuse) the graph, register the
         parameters that need gradients, accumulate, update. Architecture
         parameters are frozen, so no gradient is computed for them."""
-        with frozen(self.model.get_arch_parameters().values()):
+        with frozen(self.arch_parameters.values()):
             graph = self.graph(key, self.dataloader[split].batch_size, training=True)
             optimizer.set_parameters(self.model.get_net_parameters(grad_only=True))
             optimizer.zero_grad()
@@ -237,8 +256,8 @@ class Runner:
     def optimizer_parameters(self, name: str) -> Dict[str, nn.Variable]:
         """Every parameter optimizer ``name`` may update (arch ones for ``valid``)."""
         if name == "valid":
-            return self.model.get_arch_parameters()
-        return {k: p for k, p in self.model.get_net_parameters().items() if p.need_grad}
+            return self.arch_parameters
+        return {k: p for k, p in self.net_parameters.items() if p.need_grad}
 
     # -- state -------------------------------------------------------------------
     def state(self) -> dict:

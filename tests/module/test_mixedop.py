@@ -179,10 +179,18 @@ def test_max_mode_takes_argmax():
     for _ in range(5):
         assert op(x) is x  # Identity was chosen
         assert op.active_index == 2
+        assert op.active_op is op._ops[2]
     expect = softmax(alpha)
     expect[2] -= 1
     np.testing.assert_allclose(op._alpha.g.ravel(), expect, rtol=1e-6)
     assert [o.need_grad for o in op._ops] == [False, False, True, False]
+
+
+def test_active_op_is_none_in_full_mode():
+    op = Mo.MixedOp(make_ops(), mode="full")
+    assert op.active_op is None
+    op(make_input())
+    assert op.active_op is None
 
 
 def test_switch_back_to_full_restores_need_grad():

@@ -30,13 +30,13 @@ class DartsSearcher(Searcher):
 
     def valid_on_batch(self):
         optimizer = self.optimizer["valid"]
-        with frozen(self.model.get_net_parameters().values()):
+        with frozen(self.net_parameters.values()):
             graph = self.graph("search", self.dataloader["valid"].batch_size, training=True)
-            optimizer.set_parameters(self.model.get_arch_parameters())
+            optimizer.set_parameters(self.arch_parameters)
             optimizer.zero_grad()
             result = self.accumulate(graph, "valid", self.args.accum_valid)
             optimizer.update()
-        for name, alpha in self.model.get_arch_parameters().items():
+        for name, alpha in self.arch_parameters.items():
             if not np.all(np.isfinite(alpha.d)):
                 self.check_finite(float("nan"), f"architecture weight '{name}'")
         return result

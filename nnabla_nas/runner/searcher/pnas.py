@@ -13,7 +13,6 @@ from typing import Dict, Optional
 import nnabla as nn
 import numpy as np
 
-from ...module import MixedOp
 from ...utils.registry import ConfigError, check_kwargs
 from ..registry import RUNNERS
 from .darts import DartsSearcher
@@ -84,8 +83,10 @@ class ProxylessNasSearcher(DartsSearcher):
         """Architecture step: REINFORCE over ``n_iter`` sampled architectures."""
         loader = self.dataloader["valid"]
         batches = [loader.next() for _ in range(self.args.accum_valid)]
-        arch = self.model.get_arch_parameters()
-        mixed = [m for _, m in self.model.get_modules() if isinstance(m, MixedOp)]
+        arch = self.arch_parameters
+        mixed = self.mixed_ops
+        by_id = {id(alpha): name for name, alpha in arch.items()}
+        owners = [(by_id[id(m._alpha)], m) for m in mixed if id(m._alpha) in by_id]
         rewards, scores, losses, errors = [], [], [], []
         for _ in range(self.args.n_iter):
             with nn.no_grad():
@@ -93,10 +94,9 @@ class ProxylessNasSearcher(DartsSearcher):
             # grad log p(a) of this architecture, summed over the MixedOps that
             # share an alpha (MixedOp.score is -grad log p of its own draw).
             score = {name: np.zeros(alpha.shape) for name, alpha in arch.items()}
-            by_id = {id(alpha): name for name, alpha in arch.items()}
-            for m in mixed:
-                if m.score is not None and id(m._alpha) in by_id:
-                    score[by_id[id(m._alpha)]] += m.score.reshape(m._alpha.shape)
+            for name, m in owners:
+                if m.score is not None:
+                    score[name] += m.score.reshape(m._alpha.shape)
             loss = err = 0.0
             for batch in batches:
                 graph.feed(batch)

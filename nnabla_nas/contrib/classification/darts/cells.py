@@ -107,7 +107,12 @@ class SearchCell(Cell):
 
     def _node_inputs(self, node: int, states: List) -> List:
         start = num_edges(node)
-        return [self._mixed[start + j](h) for j, h in enumerate(states)]
+        mixed = list(self._mixed.modules.values())[start:start + len(states)]
+        terms = [m(h) for m, h in zip(mixed, states)]
+        # An edge that drew the zero operation (sample/max mode) adds exactly
+        # nothing: leave it out of the sum (keep one term if all did).
+        live = [y for m, y in zip(mixed, terms) if not isinstance(m.active_op, Mo.Zero)]
+        return live or terms[:1]
 
     def probabilities(self) -> np.ndarray:
         """``(num_edges, len(CANDIDATES))``: softmax of each edge's alpha."""

@@ -34,6 +34,53 @@ def test_search_cell_shares_given_alphas():
     assert all(x._alpha is y._alpha is p for x, y, p in zip(a._mixed, b._mixed, alphas))
 
 
+def test_search_cell_leaves_drawn_zero_edges_out_of_the_sums():
+    """An edge that drew ``none`` adds nothing: the cell's output equals the sum
+    of every edge (zeros included), with fewer additions; input gradients agree
+    up to the order in which nnabla accumulates them."""
+    import nnabla.functions as F
+    from functools import reduce
+    from nnabla_nas.contrib.classification.darts.ops import CANDIDATES
+    cell = SearchCell(3, 3, 2, False, False, num_nodes=3, multiplier=3, mode="max")
+    none, conv = CANDIDATES.index("none"), CANDIDATES.index("sep_conv_3x3")
+    # node 0: both edges zero; node 1: one of three; node 2: two of four
+    picks = [none, none, none, conv, none, conv, none, conv, none]
+    for m, k in zip(cell._mixed, picks):
+        m._alpha.d = np.eye(8)[k].reshape(m._alpha.shape)
+    rng = np.random.RandomState(0)
+    data = [rng.randn(2, 3, 4, 4).astype(np.float32) for _ in range(2)]
+    grad = rng.randn(2, 6, 4, 4).astype(np.float32)
+
+    def everything(s0, s1):  # the cell's maths with every term summed
+        states = [cell._preprocess0(s0), cell._preprocess1(s1)]
+        start = 0
+        for node in range(3):
+            terms = [cell._mixed[start + j](h) for j, h in enumerate(states)]
+            start += len(states)
+            states.append(reduce(F.add2, terms))
+        return F.concatenate(*states[2:], axis=1)
+
+    results, adds = [], []
+    for build in (cell, everything):
+        xs = [nn.Variable.from_numpy_array(d, need_grad=True) for d in data]
+        for x in xs:
+            x.grad.zero()
+        y = build(*xs)
+        count = []
+        y.visit(lambda f: count.append(f) if f.info.type_name == "Add2" else None)
+        adds.append(len(count))
+        y.forward()
+        y.backward(grad)
+        results.append([y.d.copy()] + [x.g.copy() for x in xs])
+    assert [m.active_index for m in cell._mixed] == picks
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    for ours, ref in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-6)
+        assert np.abs(ours).max() > 0.1
+    assert np.abs(results[0][0][:, :2]).max() == 0  # node 0 is all zeros
+    assert adds == [1, 1 + 2 + 3]
+
+
 def test_drop_path_drops_whole_samples_and_rescales():
     nn.seed(0)
     x = nn.Variable((400, 2, 3, 3))
