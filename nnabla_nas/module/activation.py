@@ -1,6 +1,7 @@
 """Activations: `ReLU`, `ReLU6` and `LeakyReLU`."""
 
 import nnabla.functions as F
+from nnabla import parameter as nn_parameter
 
 from .module import Module
 
@@ -8,11 +9,18 @@ from .module import Module
 class ReLU(Module):
     """``max(x, 0)``.
 
-    Computed with ``F.maximum_scalar(x, 0)``, not ``F.relu``: the two give
-    bit-identical outputs and gradients (``-0``, ``NaN`` and infinities
-    included; ``tests/module/test_activation.py``), and on CPU nnabla's
-    ``maximum_scalar`` kernel is about 18x faster forward and 6x faster
-    backward than its ``relu`` kernel (``bench/micro.py kernels``).
+    Two nnabla kernels compute it with the same bits, forward and backward
+    (``-0``, ``NaN`` and infinities included; ``tests/module/test_layers.py``),
+    and the module picks one by what the graph is for
+    (``bench/micro.py kernels``):
+
+    * inside ``nn.no_grad()`` (graphs that are only run forward, such as
+      ProxylessNAS' reward evaluations and inference), ``F.maximum_scalar(x,
+      0)``, about 18x faster than ``F.relu`` on CPU;
+    * otherwise ``F.relu``, whose backward needs only its output, so the
+      input's buffer is freed after the forward pass (``maximum_scalar``'s
+      backward needs the input: about 80 MiB more held for one sampled
+      DARTS path at the paper's search size).
 
     Args:
         inplace: Kept for compatibility; nnabla ignores it for ReLU ("obsolete
@@ -23,7 +31,9 @@ class ReLU(Module):
         self._inplace = inplace
 
     def call(self, input):
-        return F.maximum_scalar(input, 0.0)
+        if nn_parameter.current_no_grad:
+            return F.maximum_scalar(input, 0.0)
+        return F.relu(input)
 
     def extra_repr(self) -> str:
         return f"inplace={self._inplace}"

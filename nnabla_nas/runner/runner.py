@@ -178,10 +178,16 @@ class Runner:
 
     # -- graphs ----------------------------------------------------------------
     def graph(self, key: str, batch_size: int, training: bool) -> Graph:
-        """The graph for ``key`` at ``batch_size``, built once unless dynamic."""
+        """The graph for ``key`` at ``batch_size``: built once and cached, or, for
+        a :attr:`dynamic_graph` runner, built anew and not kept."""
         self.set_training(training)
+        if self.dynamic_graph:
+            # A new path each time: nothing to cache, and a kept graph would hold
+            # its functions' work buffers (im2col...) while the next one runs.
+            return build_graph(self.model, batch_size, self.input_shape, self.args.loss_weights,
+                               recompute=training and self.recompute)
         cache_key = (key, batch_size, training)
-        if self.dynamic_graph or cache_key not in self._graphs:
+        if cache_key not in self._graphs:
             self._graphs[cache_key] = build_graph(self.model, batch_size, self.input_shape,
                                                   self.args.loss_weights,
                                                   recompute=training and self.recompute)

@@ -174,22 +174,38 @@ def test_activations(compare, module, ref):
     np.testing.assert_allclose(y, ref(x.d), rtol=1e-6)
 
 
-def test_relu_is_bit_identical_to_nnabla_relu():
-    """Mo.ReLU uses the faster maximum_scalar kernel: same bits, forward and backward."""
+@pytest.mark.parametrize("no_grad", [False, True])
+def test_relu_is_bit_identical_to_nnabla_relu(no_grad):
+    """Mo.ReLU uses F.relu, or the faster maximum_scalar kernel inside nn.no_grad():
+    the same bits either way, forward and backward."""
     special = np.array([-0.0, 0.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45, 3.5, -3.5],
                        np.float32)
     data = np.concatenate([special, np.random.RandomState(0).randn(4000).astype(np.float32)])
     grad = np.random.RandomState(1).randn(data.size).astype(np.float32)
-    results = []
+    results, kinds = [], []
     for fn in (Mo.ReLU(), F.relu):
         x = nn.Variable.from_numpy_array(data, need_grad=True)
         x.grad.zero()
-        y = fn(x)
+        with nn.no_grad(no_grad):
+            y = fn(x)
+        kinds.append(y.parent.info.type_name)
         y.forward()
         y.backward(grad)
         results.append((y.d.tobytes(), x.g.tobytes()))
+    assert kinds == ["MaximumScalar" if no_grad else "ReLU", "ReLU"]
     assert results[0][0] == results[1][0]  # forward, bit for bit (sign of zero, NaN)
     assert results[0][1] == results[1][1]  # backward
+
+
+def test_relu_for_training_frees_its_input_after_forward():
+    """Outside no_grad the ReLU's backward needs only its output, so the
+    convolution output feeding it is freed by forward(clear_no_need_grad=True)."""
+    x = nn.Variable.from_numpy_array(np.random.RandomState(0).randn(2, 3, 4, 4).astype(np.float32))
+    conv1, conv2 = Mo.Conv(3, 3, (3, 3), pad=(1, 1)), Mo.Conv(3, 3, (3, 3), pad=(1, 1))
+    h = conv1(x)
+    loss = F.sum(conv2(Mo.ReLU()(h)))
+    loss.forward(clear_no_need_grad=True)
+    assert h.data.clear_called
 
 
 def test_dropout():

@@ -112,6 +112,7 @@ class ProxylessNasSearcher(DartsSearcher):
             scores.append(score)
             losses.append(loss)
             errors.append(err)
+            del graph  # free its functions' buffers before the next path is built
         baseline = float(np.mean(rewards)) if self.baseline is None else self.baseline
         optimizer = self.optimizer["valid"]
         optimizer.set_parameters(arch)

@@ -156,5 +156,5 @@ def test_search_cell_builds_one_relu_per_state():
     net = darts.SearchNet(1, 2, 3, 4, num_choices=2, multiplier=2)
     y = net(nn.Variable((2, 1, 8, 8)))
     readers = collections.Counter()
-    y.visit(lambda f: readers.update([id(f.inputs[0])]) if f.info.type_name == "MaximumScalar" else None)
+    y.visit(lambda f: readers.update([id(f.inputs[0])]) if f.info.type_name == "ReLU" else None)
     assert readers and max(readers.values()) == 1
