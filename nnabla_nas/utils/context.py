@@ -47,3 +47,19 @@ def set_context(context: str = "cpu", device_id: str = "0", type_config: str = "
     nn.set_default_context(ctx)
     import_cache.install()  # alias the extension's modules now that they are loaded
     return ctx
+
+
+def release_memory_cache() -> bool:
+    """Hands the memory nnabla's caching allocator holds for reuse back to the
+    system, on a CPU context; returns whether it did.
+
+    A sampled search runs graphs of different shapes one after another; blocks
+    cached for one path's buffers often do not fit the next one's, so the cache
+    only grows. Releasing it between phases keeps the peak at what one phase
+    needs. On CUDA it does nothing: re-allocating device memory is slow.
+    """
+    if not all(backend.startswith("cpu") for backend in nn.get_current_context().backend):
+        return False
+    from nnabla.ext_utils import import_extension_module
+    import_extension_module("cpu").clear_memory_cache()
+    return True

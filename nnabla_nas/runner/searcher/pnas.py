@@ -13,6 +13,7 @@ from typing import Dict, Optional
 import nnabla as nn
 import numpy as np
 
+from ...utils.context import release_memory_cache
 from ...utils.registry import ConfigError, check_kwargs
 from ..registry import RUNNERS
 from .darts import DartsSearcher
@@ -81,6 +82,9 @@ class ProxylessNasSearcher(DartsSearcher):
 
     def valid_on_batch(self):
         """Architecture step: REINFORCE over ``n_iter`` sampled architectures."""
+        # The weight step's buffers are freed but cached; the scoring passes need
+        # others (forward only, other paths), so hand the cache back first.
+        release_memory_cache()
         loader = self.dataloader["valid"]
         batches = [loader.next() for _ in range(self.args.accum_valid)]
         arch = self.arch_parameters
