@@ -1,9 +1,9 @@
 """Micro-benchmarks behind the optimisation notes in docs/benchmarks.md.
 
-Usage: ``python bench/micro.py [fcall|mixing|kernels|memory|all]``. Each figure
-is measured in this process (``mixing``, ``kernels``) or in subprocesses
-(``fcall``: one without and one with the import shortcuts; ``memory``: one per
-variant, peak RSS), on the CPU context.
+Usage: ``python bench/micro.py [fcall|mixing|kernels|retention|memory|all]``.
+Each figure is measured in this process (``mixing``, ``kernels``) or in
+subprocesses (``fcall``: one without and one with the import shortcuts;
+``retention`` and ``memory``: one per variant), on the CPU context.
 """
 
 import platform
@@ -104,6 +104,54 @@ def kernels() -> None:
         print(f"{name} on {shape}: forward {forward:.1f} us, backward {backward:.1f} us")
 
 
+RETENTION = r"""
+import sys
+import numpy as np, nnabla as nn, nnabla.functions as F
+from nnabla.ext_utils import get_extension_context
+nn.set_default_context(get_extension_context("cpu"))
+from nnabla_nas import module as Mo
+from nnabla_nas.contrib import pnas
+if sys.argv[1] == "maximum_scalar":
+    Mo.ReLU.call = lambda self, x: F.maximum_scalar(x, 0.0)
+np.random.seed(0)
+model = pnas.SearchNet(3, 16, 8, 10)
+model.apply(training=True)
+held, col = [], []
+for _ in range(3):
+    x, t = nn.Variable((16, 3, 32, 32)), nn.Variable((16, 1))
+    x.d = np.random.rand(*x.shape)
+    t.d = np.random.randint(0, 10, t.shape)
+    loss = model.loss(model(x), t)
+    loss.forward(clear_no_need_grad=True)
+    seen, kept, cols = set(), [0], [0]
+    def visit(f):
+        if f.info.type_name in ("Convolution", "DepthwiseConvolution"):
+            y, k = f.outputs[0].shape, int(np.prod(f.inputs[1].shape[-2:]))
+            rows = f.inputs[0].shape[1] if f.info.type_name == "Convolution" else y[1]
+            cols[0] += rows * k * y[2] * y[3] * 4  # nnabla's per-function im2col buffer
+        for v in f.inputs:
+            if v.parent is not None and id(v) not in seen:
+                seen.add(id(v))
+                kept[0] += 0 if v.data.clear_called else v.size * 4
+    loss.visit(visit)
+    held.append(kept[0] / 2 ** 20)
+    col.append(cols[0] / 2 ** 20)
+print(f"{np.mean(held):.0f} {np.mean(col):.0f}")
+"""
+
+
+def retention() -> None:
+    """Activations one sampled DARTS path keeps for its backward pass at the paper's
+    search size, with ReLU as ``F.relu`` and as ``F.maximum_scalar``."""
+    for kind in ("relu", "maximum_scalar"):
+        out = subprocess.run([sys.executable, "-c", RETENTION, kind], capture_output=True,
+                             text=True, check=True).stdout.split()
+        print(f"one sampled path (init_channels 16, 8 cells, mini-batch 16), ReLU as {kind}: "
+              f"{out[0]} MiB of activations kept for backward after "
+              f"forward(clear_no_need_grad=True); im2col buffers of its convolutions "
+              f"{out[1]} MiB (mean of 3 paths, same seed)")
+
+
 MEMORY = r"""
 import resource, sys
 import numpy as np
@@ -144,7 +192,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
           f"python {platform.python_version()}; command: python bench/micro.py {which}")
     for name, job in (("fcall", fcall), ("mixing", mixing), ("kernels", kernels),
-                      ("memory", memory)):
+                      ("retention", retention), ("memory", memory)):
         if which in (name, "all"):
             job()
 
