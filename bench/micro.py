@@ -1,8 +1,8 @@
 """Micro-benchmarks behind the optimisation notes in docs/benchmarks.md.
 
-Usage: ``python bench/micro.py [fcall|mixing|kernels|retention|memory|all]``.
-Each figure is measured in this process (``mixing``, ``kernels``) or in
-subprocesses (``fcall``: one without and one with the import shortcuts;
+Usage: ``python bench/micro.py [fcall|mixing|kernels|build|retention|memory|all]``.
+Each figure is measured in this process (``mixing``, ``kernels``, ``build``) or
+in subprocesses (``fcall``: one without and one with the import shortcuts;
 ``retention`` and ``memory``: one per variant), on the CPU context.
 """
 
@@ -104,6 +104,63 @@ def kernels() -> None:
         print(f"{name} on {shape}: forward {forward:.1f} us, backward {backward:.1f} us")
 
 
+def build() -> None:
+    """Building one sampled path of benchmark workload 2 (``init_channels`` 8, 5
+    cells, mini-batch 8, model and loss): the time in all and the time inside
+    ``nnabla.functions`` calls (each call creates and sets up one nnabla function;
+    what is left is this package's Python: modules, sampling, bookkeeping)."""
+    import collections
+    import nnabla as nn
+    import nnabla.function_bases as FB
+    import nnabla.functions as F
+    from nnabla.ext_utils import get_extension_context
+    nn.set_default_context(get_extension_context("cpu"))
+    inside = collections.Counter()
+    calls = collections.Counter()
+
+    def timed(owner, name):
+        func = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                inside[name] += time.perf_counter() - start
+                calls[name] += 1
+        setattr(owner, name, wrapper)
+        return func
+
+    names = ("convolution", "depthwise_convolution", "relu", "maximum_scalar", "add2",
+             "max_pooling", "average_pooling", "constant", "concatenate", "slice", "pad",
+             "global_average_pooling", "affine", "mean", "softmax_cross_entropy")
+    saved = [(F, n, timed(F, n)) for n in names] + \
+        [(FB, "batch_normalization", timed(FB, "batch_normalization"))]
+    from nnabla_nas.contrib import pnas
+    np.random.seed(0)
+    model = pnas.SearchNet(3, 8, 5, 10)
+    model.apply(training=True)
+
+    def one():
+        x, t = nn.Variable((8, 3, 32, 32)), nn.Variable((8, 1))
+        model.loss(model(x), t)
+    for _ in range(5):
+        one()
+    inside.clear()
+    calls.clear()
+    repeats = 100
+    start = time.perf_counter()
+    for _ in range(repeats):
+        one()
+    total = (time.perf_counter() - start) / repeats * 1e3
+    for owner, name, func in saved:
+        setattr(owner, name, func)
+    in_f = sum(inside.values()) / repeats * 1e3
+    print(f"sampled-path build (workload 3): {total:.2f} ms, of which {in_f:.2f} ms inside "
+          f"{sum(calls.values()) / repeats:.0f} nnabla.functions calls "
+          f"({in_f / total * 100:.0f} %; timing wrappers included)")
+
+
 RETENTION = r"""
 import sys
 import numpy as np, nnabla as nn, nnabla.functions as F
@@ -192,7 +249,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
           f"python {platform.python_version()}; command: python bench/micro.py {which}")
     for name, job in (("fcall", fcall), ("mixing", mixing), ("kernels", kernels),
-                      ("retention", retention), ("memory", memory)):
+                      ("build", build), ("retention", retention), ("memory", memory)):
         if which in (name, "all"):
             job()
 
