@@ -138,7 +138,7 @@ class Sequential(ModuleList):
 
     def call(self, *inputs):
         out = inputs
-        for module in self:
+        for module in self.modules.values():
             out = module(*out) if isinstance(out, tuple) else module(out)
         return out
 

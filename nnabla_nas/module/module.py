@@ -27,12 +27,18 @@ class Module:
     @property
     def modules(self) -> "OrderedDict[str, Module]":
         """Immediate submodules, in registration order."""
-        return self.__dict__.setdefault("_modules", OrderedDict())
+        store = self.__dict__.get("_modules")
+        if store is None:  # (setdefault would build a new dict on every access)
+            store = self.__dict__["_modules"] = OrderedDict()
+        return store
 
     @property
     def parameters(self) -> "OrderedDict[str, Parameter]":
         """Immediate parameters, in registration order."""
-        return self.__dict__.setdefault("_parameters", OrderedDict())
+        store = self.__dict__.get("_parameters")
+        if store is None:
+            store = self.__dict__["_parameters"] = OrderedDict()
+        return store
 
     @property
     def training(self) -> bool:
