@@ -18,7 +18,8 @@ inputs, 10 classes, the DARTS cell space):
 Each (package, task) runs in its own process (``bench/old_nas.py`` under
 ``bench/.old-venv``, created here on first use, and ``bench/ours_nas.py`` under
 this interpreter), old and ours alternating. A time is the median of
-``--steps`` steps after one warm-up step, with min and max. The table goes to
+``--steps`` steps (three times as many for the timed ProxylessNAS tasks, whose
+cost depends on the drawn paths) after one warm-up step, with min and max. The table goes to
 stdout, the raw figures to ``bench/results/compare-<timestamp>.json`` and, for
 full runs, a section to ``docs/benchmarks.md`` (``bench/report.py`` writes these). ``--profile`` also runs ours
 under cProfile for workloads 1 and 2 and prints where the time goes.
@@ -106,13 +107,24 @@ def run_worker(package: str, task: str, steps: int, profile: str = "") -> dict:
     return result
 
 
+#: A ProxylessNAS step's cost depends on the paths it draws (each package draws its
+#: own), so its timed figures take this many times ``--steps`` steps.
+SAMPLED_STEP_FACTOR = 3
+
+
+def task_steps(task: str, steps: int) -> int:
+    """Timed steps for ``task``: ``steps``, times :data:`SAMPLED_STEP_FACTOR` for the
+    timed ProxylessNAS tasks."""
+    return steps * SAMPLED_STEP_FACTOR if task in ("pnas-step", "pnas-overhead") else steps
+
+
 def run_all(tasks: List[str], packages: List[str], steps: int) -> Results:
     """Every task for every package, old and ours alternating."""
     results: Results = {}
     for task in tasks:
         for package in packages:
             print(f"  {package:4s} {task} ...", end=" ", flush=True)
-            result = run_worker(package, task, steps)
+            result = run_worker(package, task, task_steps(task, steps))
             results[(package, task)] = result
             if "error" not in result:
                 print(f"{fmt(result)} (peak RSS {result['peak_rss_mb']:.0f} MiB, "

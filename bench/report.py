@@ -187,7 +187,9 @@ schedule. The old package (from PyPI, in `bench/.old-venv`) is driven through it
 `DartsSearcher` / `ProxylessNasSearcher` (`callback_on_start`, then `train_on_batch` +
 `valid_on_batch` per step), its `Optimizer`, its `SearchNet` and its `BaseDataLoader`
 interface; ours through the same classes of `nnabla_nas`. A time is the median of the
-timed steps after one warm-up step, with [min-max]; the graph figure is the median of
+timed steps after one warm-up step, with [min-max] (three times as many steps for the
+ProxylessNAS step and its overhead share: a step's cost depends on the paths it draws,
+and each package draws its own); the graph figure is the median of
 10 builds per step, each of a newly drawn path (paths differ in cost). Memory is the
 process's peak RSS (`ru_maxrss`) after one step of the larger network, and its growth
 during that step.
@@ -214,7 +216,8 @@ def append_docs(record: dict, rows: List[dict]) -> None:
         f"- Old: nnabla-nas {m['old_package']}, Python {m['old_python']}, nnabla "
         f"{m['old_nnabla']}; ours: nnabla-nas {m['ours_package']}, Python "
         f"{m['ours_python']}, nnabla {m['ours_nnabla']}, commit {record['ours_commit']}",
-        f"- {record['steps']} timed steps after one warm-up; load average (1 min) "
+        f"- {record['steps']} timed steps after one warm-up ({record['steps'] * 3} for the "
+        f"ProxylessNAS step and overhead); load average (1 min) "
         f"{record['load_before']:.2f} before, {record['load_after']:.2f} after; "
         f"{record['minutes']:.0f} min in all",
         f"- Noise: {NOISE_NOTE}", "", markdown(rows), "",
