@@ -6,7 +6,10 @@ References:
     Task and Hardware. ICLR 2019.
 """
 
-from typing import Optional, Sequence
+import bisect
+import itertools
+import math
+from typing import List, Optional, Sequence
 
 import nnabla.functions as F
 import numpy as np
@@ -22,20 +25,27 @@ MODES = ("full", "sample", "max")
 def softmax(alpha: np.ndarray) -> np.ndarray:
     """Softmax of the flattened ``alpha`` in float64 (sums to one exactly enough
     for :meth:`numpy.random.RandomState.choice`)."""
-    e = np.array(alpha, dtype=np.float64).ravel()  # a copy, worked on in place
-    e -= e.max()
-    np.exp(e, out=e)
-    e /= e.sum()
-    return e
+    return np.array(_softmax(np.ravel(alpha).tolist()))
 
 
-def draw(rng: np.random.RandomState, p: np.ndarray) -> int:
+def _softmax(values: List[float]) -> List[float]:
+    # Python floats: for the handful of operators of a choice point this is
+    # several times cheaper than numpy's per-call overhead (and it runs once
+    # per MixedOp per graph build); fsum makes the total exactly rounded.
+    top = max(values)
+    e = [math.exp(v - top) for v in values]
+    total = math.fsum(e)
+    return [v / total for v in e]
+
+
+def draw(rng: np.random.RandomState, p: Sequence[float]) -> int:
     """One index from ``Categorical(p)``: exactly ``rng.choice(len(p), p=p)`` (the
-    same algorithm and random numbers: inverse CDF of one ``random_sample``),
-    without its argument checks, which cost more than the draw."""
-    cdf = np.cumsum(p)
-    cdf /= cdf[-1]
-    return int(cdf.searchsorted(rng.random_sample(), side="right"))
+    same algorithm and random numbers: inverse CDF of one ``random_sample``; the
+    cumulative sum is sequential in float64 as numpy's), without its argument
+    checks, which cost more than the draw."""
+    cdf = list(itertools.accumulate(float(v) for v in p))
+    last = cdf[-1]
+    return bisect.bisect_right([c / last for c in cdf], rng.random_sample())
 
 
 class MixedOp(Module):
@@ -110,11 +120,11 @@ class MixedOp(Module):
         mode = self.mode
         if mode == "full":
             return self._call_full(input)
-        p = self.probabilities()
+        p = _softmax(self._alpha.d.ravel().tolist())  # = self.probabilities(), as a list
         if mode == "sample":
             index = draw(self.rng, p)
         elif mode == "max":
-            index = int(np.argmax(p))
+            index = p.index(max(p))  # the first maximum, as numpy.argmax
         else:
             raise ValueError(f"MixedOp mode must be one of {', '.join(MODES)}, "
                              f"got '{mode}'")
@@ -125,7 +135,7 @@ class MixedOp(Module):
         # setting it on the operators themselves (not their subtrees) keeps this O(K).
         for k, op in enumerate(ops):
             op.__dict__["_need_grad"] = k == index
-        grad = p.copy()
+        grad = np.array(p)
         grad[index] -= 1.0
         state["_score"] = grad
         alpha = self._alpha
