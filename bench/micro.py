@@ -1,8 +1,8 @@
 """Micro-benchmarks behind the optimisation notes in docs/benchmarks.md.
 
-Usage: ``python bench/micro.py [fcall|mixing|kernels|build|retention|memory|all]``.
-Each figure is measured in this process (``mixing``, ``kernels``, ``build``) or
-in subprocesses (``fcall``: one without and one with the import shortcuts;
+Usage: ``python bench/micro.py [fcall|mixing|kernels|build|split|retention|memory|all]``.
+Each figure is measured in this process (``mixing``, ``kernels``, ``build``,
+``split``) or in subprocesses (``fcall``: one without and one with the import shortcuts;
 ``retention`` and ``memory``: one per variant), on the CPU context.
 """
 
@@ -161,6 +161,49 @@ def build() -> None:
           f"({in_f / total * 100:.0f} %; timing wrappers included)")
 
 
+def split() -> None:
+    """Where a ProxylessNAS step of benchmark workload 2 goes: nnabla's compute calls
+    (``bench/harness.py``'s clock), graph building (``build_graph``) and the rest;
+    medians of 15 steps after one warm-up."""
+    import os
+    import nnabla as nn
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import harness
+    import ours_nas
+    import nnabla_nas.runner.runner as runner
+    nn.set_default_context(nn.Context(["cpu:float"], "0"))
+    np.random.seed(0)
+    nn.random.seed(0)
+    building = [0.0]
+    original = runner.build_graph
+
+    def timed_build(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            building[0] += time.perf_counter() - start
+    runner.build_graph = timed_build
+    try:
+        step = ours_nas.OursDriver().pnas_step(**harness.SIZES["small"])
+        step()
+        clock = harness.NnablaClock().install()
+        rows = []
+        for _ in range(15):
+            building[0], inside = 0.0, clock.seconds
+            start = time.perf_counter()
+            step()
+            total = time.perf_counter() - start
+            rows.append((total, clock.seconds - inside, building[0]))
+        clock.uninstall()
+    finally:
+        runner.build_graph = original
+    total, inside, built = np.median(np.array(rows), axis=0)
+    print(f"ProxylessNAS step (workload 2): {total * 1e3:.0f} ms = nnabla calls "
+          f"{inside * 1e3:.0f} ms + graph building {built * 1e3:.0f} ms (11 graphs) + "
+          f"other {(total - inside - built) * 1e3:.0f} ms (medians of 15 steps)")
+
+
 RETENTION = r"""
 import sys
 import numpy as np, nnabla as nn, nnabla.functions as F
@@ -249,7 +292,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
           f"python {platform.python_version()}; command: python bench/micro.py {which}")
     for name, job in (("fcall", fcall), ("mixing", mixing), ("kernels", kernels),
-                      ("build", build), ("retention", retention), ("memory", memory)):
+                      ("build", build), ("split", split), ("retention", retention),
+                      ("memory", memory)):
         if which in (name, "all"):
             job()
 
