@@ -95,6 +95,26 @@ def test_rerun_on_finished_search_says_so(searched):
     assert len((out / "metrics.csv").read_text().splitlines()) == 6
 
 
+def test_rerun_completes_final_files_of_a_search_killed_after_its_last_checkpoint(
+        searched, tmp_path):
+    """A kill between the last epoch's checkpoint and weights.h5/results.json: the
+    rerun finds the search finished and writes them, with the final weights."""
+    import shutil
+    tmp, out, _, _ = searched
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (copy / "weights.h5").unlink()
+    (copy / "results.json").unlink()
+    proc = main("-a", "DartsSearcher", "-f", tmp / "search.json", "-o", copy)
+    assert proc.returncode == 0, proc.stderr
+    assert "finished already" in proc.stdout
+    assert json.loads((copy / "results.json").read_text())["epochs"] == 3
+    ours, theirs = (load_h5_parameters(str(d / "weights.h5")) for d in (copy, out))
+    assert list(ours) == list(theirs) and len(ours) > 10
+    for key in theirs:
+        np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+
+
 def test_retrain_from_arch_json(searched, tmp_path):
     _, out, data, _ = searched
     cfg = {"dataloader": {"npz": {"path": data, "valid_portion": 0.2}},

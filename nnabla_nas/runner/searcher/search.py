@@ -61,8 +61,10 @@ class Searcher(Runner):
                                (f", step {self.step}" if self.step else ""))
         if self.epoch >= total:
             self.reporter.info(f"this search finished already ({total} epochs in "
-                               f"{self.output_path}); nothing to do")
-            return self.summary()
+                               f"{self.output_path}); nothing to search")
+            # A kill between the last checkpoint and the final files leaves them
+            # missing: write them again from the checkpointed (final) weights.
+            return self.finish()
         self.reporter.truncate_metrics(self.epoch + 1)
         self.reporter.info(f"{type(self).__name__}: {self.model.summary()}")
         steps = self.steps_per_epoch("train")
@@ -90,6 +92,12 @@ class Searcher(Runner):
             bar.close()
             self.epoch = epoch + 1
             self.end_epoch(phase, train, valid, time.time() - started)
+        return self.finish()
+
+    def finish(self) -> Dict[str, object]:
+        """Writes the final ``weights.h5`` and ``results.json`` (atomically); returns
+        the summary. Run after the last epoch's checkpoint, and again when a
+        finished search is rerun, so an interrupted end is completed."""
         self.model.save_parameters(os.path.join(self.output_path, "weights.h5"))
         summary = self.summary()
         self.write_json("results.json", summary)
