@@ -77,7 +77,7 @@ def test_repeated_sigkill_at_random_moments(reference, tmp_path):
         proc = subprocess.Popen(command(cfg, out), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
-            proc.wait(timeout=rnd.uniform(1.5, 6.0))
+            proc.wait(timeout=rnd.uniform(1.0, 4.0))
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
