@@ -35,6 +35,8 @@ def _softmax(values: List[float]) -> List[float]:
     top = max(values)
     e = [math.exp(v - top) for v in values]
     total = math.fsum(e)
+    if not (math.isfinite(total) and total > 0):
+        raise ValueError(f"architecture weights are not finite numbers: {values}")
     return [v / total for v in e]
 
 

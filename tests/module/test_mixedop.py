@@ -211,6 +211,14 @@ def test_shared_alpha():
     assert len(alphas) == 1
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_sampling_with_non_finite_alpha_names_the_problem(bad):
+    op = Mo.MixedOp(make_ops(), mode="sample")
+    op._alpha.d = np.array([0.0, bad, 1.0, 2.0]).reshape(4, 1, 1, 1, 1)
+    with pytest.raises(ValueError, match="architecture weights are not finite"):
+        op(make_input())
+
+
 def test_draw_equals_numpy_choice():
     from nnabla_nas.module.mixedop import draw
     for seed in range(5):
