@@ -184,6 +184,34 @@ def _loader_seeds(seed: int, count: int):
     return [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(seed).spawn(count)]
 
 
+def split_for_loaders(data, n: int, mode: str, mini_batch_train: int,
+                      mini_batch_valid: int) -> Dict[str, np.ndarray]:
+    """:func:`split_indices` of ``data``'s ``n`` training images, checked against
+    the loaders that will read the parts.
+
+    Args:
+        data: Has ``name``, ``train_portion``, ``valid_portion`` and ``split_seed``.
+
+    Raises:
+        ConfigError: If a streamed part has fewer images than its mini-batch
+            size, or a training run would have no validation images.
+    """
+    parts = split_indices(n, mode, data.train_portion, data.valid_portion, data.split_seed)
+    key = "train_portion" if mode == "search" else "valid_portion"
+    streamed = {"train": mini_batch_train, "valid": mini_batch_valid} if mode == "search" \
+        else {"train": mini_batch_train}
+    for part, batch in streamed.items():
+        size = len(parts[part])
+        if size < batch:
+            raise ConfigError(f"dataloader.{data.name}.{key}={getattr(data, key)} leaves "
+                              f"{size} of {n} training images for '{part}', fewer than its "
+                              f"mini-batch size {batch}")
+    if mode == "train" and len(parts["valid"]) == 0:
+        raise ConfigError(f"dataloader.{data.name}.valid_portion={data.valid_portion} "
+                          f"leaves no validation images out of {n}")
+    return parts
+
+
 def make_loaders(data, mode: str, mini_batch_train: int, mini_batch_valid: int,
                  seed: int = 0) -> Dict[str, DataLoader]:
     """Builds the data loaders of a search or of a training run.
@@ -218,22 +246,9 @@ def make_loaders(data, mode: str, mini_batch_train: int, mini_batch_valid: int,
     """
     if not isinstance(data, ImageData):  # file-backed data (imagenet) splits itself
         return data.make_loaders(mode, mini_batch_train, mini_batch_valid, seed)
-    parts = split_indices(len(data.train_x), mode, data.train_portion,
-                          data.valid_portion, data.split_seed)
+    parts = split_for_loaders(data, len(data.train_x), mode, mini_batch_train,
+                              mini_batch_valid)
     seeds = _loader_seeds(seed, 3)
-    n = len(data.train_x)
-    key = "train_portion" if mode == "search" else "valid_portion"
-    streamed = {"train": mini_batch_train, "valid": mini_batch_valid} if mode == "search" \
-        else {"train": mini_batch_train}
-    for part, batch in streamed.items():
-        size = len(parts[part])
-        if size < batch:
-            raise ConfigError(f"dataloader.{data.name}.{key}={getattr(data, key)} leaves "
-                              f"{size} of {n} training images for '{part}', fewer than its "
-                              f"mini-batch size {batch}")
-    if mode == "train" and len(parts["valid"]) == 0:
-        raise ConfigError(f"dataloader.{data.name}.valid_portion={data.valid_portion} "
-                          f"leaves no validation images out of {n}")
 
     def loader(x, y, batch, shuffle, augment, rng_seed):
         return DataLoader(x, y, batch, shuffle=shuffle, augment=augment,

@@ -35,7 +35,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..utils.registry import ConfigError
-from .data import (DatasetError, _loader_seeds, check_split_options, split_indices,
+from .data import (DatasetError, _loader_seeds, check_split_options, split_for_loaders,
                    stratified_split)
 from .file_loader import FileDataLoader
 from .registry import DATASETS
@@ -103,20 +103,8 @@ class FileData:
     def make_loaders(self, mode: str, mini_batch_train: int, mini_batch_valid: int,
                      seed: int = 0) -> Dict[str, FileDataLoader]:
         """The loaders of a search or of a training run; see :func:`make_loaders`."""
-        parts = split_indices(len(self.train_files), mode, self.train_portion,
-                              self.valid_portion, self.split_seed)
-        n = len(self.train_files)
-        key = "train_portion" if mode == "search" else "valid_portion"
-        streamed = {"train": mini_batch_train, "valid": mini_batch_valid} if mode == "search" \
-            else {"train": mini_batch_train}
-        for part, batch in streamed.items():
-            if len(parts[part]) < batch:
-                raise ConfigError(f"dataloader.{self.name}.{key}={getattr(self, key)} leaves "
-                                  f"{len(parts[part])} of {n} training images for '{part}', "
-                                  f"fewer than its mini-batch size {batch}")
-        if mode == "train" and len(parts["valid"]) == 0:
-            raise ConfigError(f"dataloader.{self.name}.valid_portion={self.valid_portion} "
-                              f"leaves no validation images out of {n}")
+        parts = split_for_loaders(self, len(self.train_files), mode, mini_batch_train,
+                                  mini_batch_valid)
 
         def loader(files, labels, batch, shuffle, augment, rng_seed):
             return FileDataLoader(files, labels, batch, self.image_size, self.resize,

@@ -181,16 +181,15 @@ class Runner:
         """The graph for ``key`` at ``batch_size``: built once and cached, or, for
         a :attr:`dynamic_graph` runner, built anew and not kept."""
         self.set_training(training)
-        if self.dynamic_graph:
-            # A new path each time: nothing to cache, and a kept graph would hold
-            # its functions' work buffers (im2col...) while the next one runs.
-            return build_graph(self.model, batch_size, self.input_shape, self.args.loss_weights,
-                               recompute=training and self.recompute)
         cache_key = (key, batch_size, training)
-        if cache_key not in self._graphs:
-            self._graphs[cache_key] = build_graph(self.model, batch_size, self.input_shape,
-                                                  self.args.loss_weights,
-                                                  recompute=training and self.recompute)
+        if self.dynamic_graph or cache_key not in self._graphs:
+            graph = build_graph(self.model, batch_size, self.input_shape,
+                                self.args.loss_weights, recompute=training and self.recompute)
+            if self.dynamic_graph:
+                # A new path each time: nothing to cache, and a kept graph would hold
+                # its functions' work buffers (im2col...) while the next one runs.
+                return graph
+            self._graphs[cache_key] = graph
         return self._graphs[cache_key]
 
     @property
