@@ -1,9 +1,9 @@
 """Micro-benchmarks behind the optimisation notes in docs/benchmarks.md.
 
-Usage: ``python bench/micro.py [fcall|mixing|kernels|build|split|retention|memory|all]``.
+Usage: ``python bench/micro.py [fcall|mixing|kernels|build|split|retention|memory|steady|all]``.
 Each figure is measured in this process (``mixing``, ``kernels``, ``build``,
 ``split``) or in subprocesses (``fcall``: one without and one with the import shortcuts;
-``retention`` and ``memory``: one per variant), on the CPU context.
+``retention``, ``memory`` and ``steady``: one per variant), on the CPU context.
 """
 
 import platform
@@ -287,13 +287,50 @@ def memory() -> None:
                   f"{flag}: peak RSS {out.strip()} MiB")
 
 
+STEADY = r"""
+import resource, sys
+import numpy as np
+import nnabla as nn
+nn.set_default_context(nn.Context(["cpu:float"], "0"))
+from nnabla_nas.contrib import pnas
+from nnabla_nas.dataset import DataLoader
+from nnabla_nas.optimizer import Optimizer
+from nnabla_nas.runner import Hparams, ProxylessNasSearcher
+np.random.seed(0)
+x = np.random.randint(0, 255, (64, 32, 32, 3)).astype(np.uint8)
+y = np.random.randint(0, 10, 64)
+data = {"train": DataLoader(x, y, 16, shuffle=True), "valid": DataLoader(x, y, 16, shuffle=True)}
+hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, n_iter=10,
+             output_path="/tmp/micro_steady", quiet=True)
+opts = {"train": Optimizer(name="Momentum", lr=0.025, momentum=0.9),
+        "valid": Optimizer(name="Adam", lr=3e-4)}
+s = ProxylessNasSearcher(pnas.SearchNet(3, 16, 8, 10), opts, data, hp)
+peaks = []
+for _ in range(int(sys.argv[1])):
+    s.train_on_batch()
+    s.valid_on_batch()
+    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(" ".join(map(str, peaks)))
+"""
+
+
+def steady() -> None:
+    """Peak RSS of a ProxylessNAS search at the DARTS paper's size after each of its
+    first 6 steps (benchmark workload 4 measures the first step only; a search
+    runs thousands)."""
+    out = subprocess.run([sys.executable, "-c", STEADY, "6"], capture_output=True,
+                         text=True, check=True).stdout.split()
+    print(f"ProxylessNAS search (init_channels 16, 8 cells, mini-batch 16): peak RSS "
+          f"after steps 1-6: {', '.join(out)} MiB")
+
+
 def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
           f"python {platform.python_version()}; command: python bench/micro.py {which}")
     for name, job in (("fcall", fcall), ("mixing", mixing), ("kernels", kernels),
                       ("build", build), ("split", split), ("retention", retention),
-                      ("memory", memory)):
+                      ("memory", memory), ("steady", steady)):
         if which in (name, "all"):
             job()
 

@@ -105,6 +105,14 @@ class SearchCell(Cell):
                        mode=mode, alpha=alpha)
             for (node, j), alpha in zip(edges, alphas))
 
+    def call(self, s0, s1):
+        try:
+            return super().call(s0, s1)
+        finally:
+            # The graph is built: let it go when the caller drops it.
+            for relu in self._relus:
+                relu.forget()
+
     def _node_inputs(self, node: int, states: List) -> List:
         start = num_edges(node)
         mixed = list(self._mixed.modules.values())[start:start + len(states)]

@@ -40,6 +40,11 @@ class SharedReLU(Mo.ReLU):
     The numbers are those of separate ReLUs (their gradients are summed
     before the ReLU's backward instead of after); the graph has one ReLU
     and one buffer per state instead of one per convolution that reads it.
+
+    The owner calls :meth:`forget` when its build is over: the remembered
+    Variables would otherwise keep the whole graph above them alive (its
+    functions' work buffers, and activations not yet freed) after the caller
+    has dropped it.
     """
 
     def call(self, input):
@@ -49,6 +54,10 @@ class SharedReLU(Mo.ReLU):
         output = super().call(input)
         self.__dict__["_cached"] = (input, output)
         return output
+
+    def forget(self) -> None:
+        """Drops the remembered input and output Variables."""
+        self.__dict__["_cached"] = None
 
 
 class ReLUConvBN(Mo.Sequential):

@@ -81,6 +81,33 @@ def test_search_cell_leaves_drawn_zero_edges_out_of_the_sums():
     assert adds == [1, 1 + 2 + 3]
 
 
+def _graph_variables():
+    import gc
+    return {id(o) for o in gc.get_objects()
+            if isinstance(o, nn.Variable) and o.parent is not None}
+
+
+@pytest.mark.parametrize("space, mode", [("darts", "full"), ("darts", "sample"),
+                                         ("pnas", "sample")])
+def test_search_net_lets_a_dropped_graph_go(space, mode):
+    """Once the caller drops a built graph, no Variable of it survives: nothing in
+    the model (a ReLU shared within a build, say) keeps it, its functions' work
+    buffers and its unfreed activations alive into the next build."""
+    import gc
+    from nnabla_nas.contrib import darts, pnas
+    kwargs = {"mode": mode} if space == "darts" else {}
+    net = (darts if space == "darts" else pnas).SearchNet(3, 4, 3, 5, num_choices=2,
+                                                          multiplier=2, **kwargs)
+    before = _graph_variables()
+    for _ in range(2):
+        y = net(nn.Variable.from_numpy_array(np.ones((2, 3, 8, 8), np.float32)))
+        y.forward()
+        assert len(_graph_variables() - before) > 0  # (the check sees graph Variables)
+        del y
+        gc.collect()
+        assert _graph_variables() - before == set()
+
+
 def test_drop_path_drops_whole_samples_and_rescales():
     nn.seed(0)
     x = nn.Variable((400, 2, 3, 3))
