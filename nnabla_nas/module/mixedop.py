@@ -114,6 +114,14 @@ class MixedOp(Module):
         over them instead."""
         return self.__dict__.get("_score")
 
+    def forget_draw(self) -> None:
+        """Forgets the last ``sample``/``max`` call (:attr:`active_index` and
+        :attr:`score` become None), so that after the next build a choice point
+        the build did not reach (inside an operator that was not drawn, say) is
+        told apart from one it did."""
+        self.__dict__["_active"] = None
+        self.__dict__["_score"] = None
+
     def probabilities(self) -> np.ndarray:
         """``softmax(alpha)`` as a float64 vector."""
         return softmax(self._alpha.d)

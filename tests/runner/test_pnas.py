@@ -89,6 +89,36 @@ def test_reinforce_gradient_is_the_score_function_estimate(tmp_path):
     assert s.baseline == pytest.approx(rewards.mean())
 
 
+def test_reinforce_gradient_with_a_nested_choice_point(tmp_path):
+    """alpha.g after a step is mean_i (r_i - b) grad log p(a_i) for every alpha,
+    where a path that did not reach the inner choice point has no inner term."""
+    inner = Mo.MixedOp([Mo.Identity(), Mo.Lambda(lambda x: roll(x))], mode="sample",
+                       rng=np.random.RandomState(1))
+    model = KnownRewards([Mo.Lambda(lambda x: roll(x)), Mo.Identity(), inner],
+                         rng=np.random.RandomState(2))
+    outer = model.choice
+    outer._alpha.d = np.array([0.1, -0.3, 0.5]).reshape(3, 1, 1, 1, 1)
+    inner._alpha.d = np.array([0.2, -0.2]).reshape(2, 1, 1, 1, 1)
+    p_out, p_in = outer.probabilities(), inner.probabilities()
+    s = searcher(tmp_path, model, 0, n_iter=12, lr=0.1)
+    draws = []
+    record = s.score_sum.of_last_build
+
+    def recorded():
+        draws.append((outer.active_index, inner.active_index))
+        return record()
+    s.score_sum.of_last_build = recorded
+    s.valid_on_batch()
+    assert {a for a, _ in draws} == {0, 1, 2}  # the inner point was reached and not
+    rewards = np.array([[0.0, 1.0, None][a] if a != 2 else [1.0, 0.0][b] for a, b in draws])
+    adv = rewards - rewards.mean()
+    g_out = np.mean([r * (p_out - np.eye(3)[a]) for r, (a, _) in zip(adv, draws)], axis=0)
+    g_in = np.mean([r * (p_in - np.eye(2)[b]) if a == 2 else np.zeros(2)
+                    for r, (a, b) in zip(adv, draws)], axis=0)
+    np.testing.assert_allclose(outer._alpha.g.ravel(), g_out, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(inner._alpha.g.ravel(), g_in, rtol=1e-6, atol=1e-7)
+
+
 def test_weight_steps_keep_adam_state(tmp_path):
     """Adam's step count of a layer on every path grows with every weight step."""
     class WithHead(KnownRewards):

@@ -8,6 +8,7 @@ References:
 """
 
 from collections import defaultdict
+from functools import cached_property
 from typing import Dict, Optional
 
 import nnabla as nn
@@ -17,6 +18,7 @@ from ...utils.context import release_memory_cache
 from ...utils.registry import ConfigError, check_kwargs
 from ..registry import RUNNERS
 from .darts import DartsSearcher
+from .score import ScoreSum
 
 REWARDS = ("accuracy", "loss")
 
@@ -80,6 +82,12 @@ class ProxylessNasSearcher(DartsSearcher):
         self._estimates.clear()
         self._estimates.update({k: list(v) for k, v in state.get("estimates", {}).items()})
 
+    @cached_property
+    def score_sum(self) -> ScoreSum:
+        """Sums the MixedOps' scores of a built path into one vector (the model's
+        structure is fixed while the runner uses it)."""
+        return ScoreSum(self.arch_parameters, self.mixed_ops)
+
     def valid_on_batch(self):
         """Architecture step: REINFORCE over ``n_iter`` sampled architectures."""
         # The weight step's buffers are freed but cached; the scoring passes need
@@ -88,19 +96,13 @@ class ProxylessNasSearcher(DartsSearcher):
         loader = self.dataloader["valid"]
         batches = [loader.next() for _ in range(self.args.accum_valid)]
         arch = self.arch_parameters
-        mixed = self.mixed_ops
-        by_id = {id(alpha): name for name, alpha in arch.items()}
-        owners = [(by_id[id(m._alpha)], m) for m in mixed if id(m._alpha) in by_id]
-        rewards, scores, losses, errors = [], [], [], []
+        scores = self.score_sum
+        rewards, paths, losses, errors = [], [], [], []
         for _ in range(self.args.n_iter):
+            scores.forget_draws()
             with nn.no_grad():
                 graph = self.graph("arch", loader.batch_size, training=True)
-            # grad log p(a) of this architecture, summed over the MixedOps that
-            # share an alpha (MixedOp.score is -grad log p of its own draw).
-            score = {name: np.zeros(alpha.shape) for name, alpha in arch.items()}
-            for name, m in owners:
-                if m.score is not None:
-                    score[name] += m.score.reshape(m._alpha.shape)
+            paths.append(scores.of_last_build())
             loss = err = 0.0
             for batch in batches:
                 graph.feed(batch)
@@ -113,17 +115,15 @@ class ProxylessNasSearcher(DartsSearcher):
                 self._estimates[name].append(estimator.predict(self.model))
                 reward *= estimator.factor(self.model)
             rewards.append(reward)
-            scores.append(score)
             losses.append(loss)
             errors.append(err)
             del graph  # free its functions' buffers before the next path is built
         baseline = float(np.mean(rewards)) if self.baseline is None else self.baseline
         optimizer = self.optimizer["valid"]
         optimizer.set_parameters(arch)
-        for name, alpha in arch.items():
-            # Descent on -E[r]: grad = -mean (r - b) grad log p = mean (r - b) * score.
-            alpha.g = np.mean([(r - baseline) * s[name] for r, s in zip(rewards, scores)],
-                              axis=0)
+        # Descent on -E[r]: grad = -mean (r - b) grad log p = mean (r - b) * score.
+        advantages = np.array([r - baseline for r in rewards])
+        scores.assign_grads(np.mean(advantages[:, None] * np.stack(paths), axis=0))
         optimizer.update()
         decay = self.args.baseline_decay
         self.baseline = decay * baseline + (1 - decay) * float(np.mean(rewards))
