@@ -9,7 +9,8 @@ References:
 import bisect
 import itertools
 import math
-from typing import List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Iterable, Iterator, List, Optional, Sequence
 
 import nnabla.functions as F
 import numpy as np
@@ -45,9 +46,37 @@ def draw(rng: np.random.RandomState, p: Sequence[float]) -> int:
     same algorithm and random numbers: inverse CDF of one ``random_sample``; the
     cumulative sum is sequential in float64 as numpy's), without its argument
     checks, which cost more than the draw."""
+    return bisect.bisect_right(_cdf(p), rng.random_sample())
+
+
+def _cdf(p: Sequence[float]) -> List[float]:
+    # The normalised cumulative sum numpy's choice() searches.
     cdf = list(itertools.accumulate(float(v) for v in p))
     last = cdf[-1]
-    return bisect.bisect_right([c / last for c in cdf], rng.random_sample())
+    return [c / last for c in cdf]
+
+
+@contextmanager
+def fixed_alphas(mixed_ops: Iterable["MixedOp"]) -> Iterator[None]:
+    """Within the block, the architecture weights of ``mixed_ops`` are taken as
+    fixed: each MixedOp reads its ``alpha`` and computes its probabilities
+    once, on its first ``sample``/``max`` call, instead of on every call, and
+    does not write ``alpha.g`` (:attr:`MixedOp.score` has the same values).
+
+    For a runner that builds many paths between two updates of the weights
+    and sums the scores itself (ProxylessNAS' architecture step builds ten):
+    the draws and scores are those of plain calls, bit for bit, without two
+    array copies through nnabla per choice point and build. Do not change an
+    ``alpha`` inside the block.
+    """
+    ops = list(mixed_ops)
+    for m in ops:
+        m.__dict__["_fixed"] = {}
+    try:
+        yield
+    finally:
+        for m in ops:
+            m.__dict__.pop("_fixed", None)
 
 
 class MixedOp(Module):
@@ -109,18 +138,30 @@ class MixedOp(Module):
     @property
     def score(self) -> Optional[np.ndarray]:
         """``softmax(alpha) - onehot(k)`` of the last ``sample``/``max`` call: the
-        gradient of ``-log p(k)``. ``alpha.g`` holds the same values, but when
-        several MixedOps share one alpha only the last call's; sum ``score``
-        over them instead."""
-        return self.__dict__.get("_score")
+        gradient of ``-log p(k)``, flat, in float64. ``alpha.g`` holds the same
+        values, but when several MixedOps share one alpha only the last call's;
+        sum ``score`` over them instead."""
+        last = self.last_draw
+        if last is None:
+            return None
+        p, index = last
+        grad = np.array(p)
+        grad[index] -= 1.0
+        return grad
+
+    @property
+    def last_draw(self) -> Optional[tuple]:
+        """``(probabilities, index)`` of the last ``sample``/``max`` call (the
+        probabilities as a list of floats), or None."""
+        index = self.__dict__.get("_active")
+        return None if index is None else (self.__dict__["_probs"], index)
 
     def forget_draw(self) -> None:
-        """Forgets the last ``sample``/``max`` call (:attr:`active_index` and
-        :attr:`score` become None), so that after the next build a choice point
-        the build did not reach (inside an operator that was not drawn, say) is
-        told apart from one it did."""
+        """Forgets the last ``sample``/``max`` call (:attr:`active_index`,
+        :attr:`score` and :attr:`last_draw` become None), so that after the next
+        build a choice point the build did not reach (inside an operator that
+        was not drawn, say) is told apart from one it did."""
         self.__dict__["_active"] = None
-        self.__dict__["_score"] = None
 
     def probabilities(self) -> np.ndarray:
         """``softmax(alpha)`` as a float64 vector."""
@@ -130,26 +171,32 @@ class MixedOp(Module):
         mode = self.mode
         if mode == "full":
             return self._call_full(input)
-        p = _softmax(self._alpha.d.ravel().tolist())  # = self.probabilities(), as a list
-        if mode == "sample":
-            index = draw(self.rng, p)
-        elif mode == "max":
-            index = p.index(max(p))  # the first maximum, as numpy.argmax
-        else:
+        if mode not in MODES:
             raise ValueError(f"MixedOp mode must be one of {', '.join(MODES)}, "
                              f"got '{mode}'")
         state = self.__dict__  # plain attributes: skip Module.__setattr__ on this hot path
+        fixed = state.get("_fixed")  # see fixed_alphas()
+        if fixed:
+            p, cdf = fixed["p"], fixed["cdf"]
+        else:
+            p = _softmax(self._alpha.d.ravel().tolist())  # = self.probabilities(), as a list
+            cdf = _cdf(p) if mode == "sample" else None
+            if fixed is not None:
+                fixed.update(p=p, cdf=cdf)
+        if mode == "sample":
+            index = bisect.bisect_right(cdf, self.rng.random_sample())  # = draw(rng, p)
+        else:
+            index = p.index(max(p))  # the first maximum, as numpy.argmax
         state["_active"] = index
+        state["_probs"] = p
         ops = list(self._ops.modules.values())
         # The module flag hides a whole operator from get_parameters(grad_only=True);
         # setting it on the operators themselves (not their subtrees) keeps this O(K).
         for k, op in enumerate(ops):
             op.__dict__["_need_grad"] = k == index
-        grad = np.array(p)
-        grad[index] -= 1.0
-        state["_score"] = grad
-        alpha = self._alpha
-        alpha.g = grad.reshape(alpha.shape)
+        if fixed is None:
+            alpha = self._alpha
+            alpha.g = self.score.reshape(alpha.shape)
         return ops[index](input)
 
     def _call_full(self, input):

@@ -91,7 +91,9 @@ class Module:
 
     # -- calling --------------------------------------------------------------
     def __call__(self, *inputs):
-        self.__dict__["_input_shapes"] = [getattr(x, "shape", None) for x in inputs]
+        self.__dict__["_input_shapes"] = (  # (one input is the hot path)
+            [getattr(inputs[0], "shape", None)] if len(inputs) == 1
+            else [getattr(x, "shape", None) for x in inputs])
         return self.call(*inputs)
 
     def call(self, *inputs):

@@ -227,3 +227,37 @@ def test_draw_equals_numpy_choice():
         ours = [draw(a, p) for _ in range(500)]
         theirs = [int(b.choice(8, p=p)) for _ in range(500)]
         assert ours == theirs
+
+
+@pytest.mark.parametrize("mode", ["sample", "max"])
+def test_fixed_alphas_draws_and_scores_as_plain_calls(mode):
+    """Inside fixed_alphas() the draws, scores and need_grad flags are those of
+    plain calls, bit for bit; alpha is read once and alpha.g is not written."""
+    from nnabla_nas.module.mixedop import fixed_alphas
+    alpha = np.array([0.3, 0.1, -0.2, 0.05])
+    ops = [Mo.MixedOp(make_ops(), mode=mode, rng=np.random.RandomState(7)) for _ in range(2)]
+    for op in ops:
+        op._alpha.d = alpha.reshape(4, 1, 1, 1, 1)
+    x = make_input()
+    plain, fixed = [], []
+    for _ in range(30):
+        ops[0](x)
+        plain.append((ops[0].active_index, ops[0].score, ops[0]._alpha.g.ravel().copy()))
+    ops[1]._alpha.g = np.full((4, 1, 1, 1, 1), 9.0)
+    with fixed_alphas(ops[1:]):
+        for i in range(30):
+            ops[1](x)
+            fixed.append((ops[1].active_index, ops[1].score))
+            assert [o.need_grad for o in ops[1]._ops] == [j == plain[i][0] for j in range(4)]
+            if i == 0:  # read once: a change inside the block is not seen
+                ops[1]._alpha.d = np.array([9.0, 0, 0, 0]).reshape(4, 1, 1, 1, 1)
+    assert np.all(ops[1]._alpha.g == 9.0)
+    for (k, score, grad), (k2, score2) in zip(plain, fixed):
+        assert k == k2
+        np.testing.assert_array_equal(score, score2)
+        np.testing.assert_allclose(grad, score, rtol=1e-6, atol=1e-7)
+    assert len({k for k, _, _ in plain}) == (4 if mode == "sample" else 1)
+    # After the block, alpha is read again and alpha.g written again.
+    ops[1](x)
+    assert ops[1].active_index == 0 and ops[1].score[0] < 0
+    np.testing.assert_allclose(ops[1]._alpha.g.ravel(), ops[1].score, rtol=1e-6)

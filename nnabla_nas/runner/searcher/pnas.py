@@ -9,11 +9,12 @@ References:
 
 from collections import defaultdict
 from functools import cached_property
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import nnabla as nn
 import numpy as np
 
+from ...module.mixedop import fixed_alphas
 from ...utils.context import release_memory_cache
 from ...utils.registry import ConfigError, check_kwargs
 from ..registry import RUNNERS
@@ -97,27 +98,9 @@ class ProxylessNasSearcher(DartsSearcher):
         batches = [loader.next() for _ in range(self.args.accum_valid)]
         arch = self.arch_parameters
         scores = self.score_sum
-        rewards, paths, losses, errors = [], [], [], []
-        for _ in range(self.args.n_iter):
-            scores.forget_draws()
-            with nn.no_grad():
-                graph = self.graph("arch", loader.batch_size, training=True)
-            paths.append(scores.of_last_build())
-            loss = err = 0.0
-            for batch in batches:
-                graph.feed(batch)
-                b_loss, b_err = graph.forward(clear_buffer=True)
-                loss += b_loss / len(batches)
-                err += b_err / len(batches)
-            self.check_finite(loss, "valid loss")
-            reward = 1.0 - err if self.reward == "accuracy" else -loss
-            for name, estimator in self.regularizer.items():
-                self._estimates[name].append(estimator.predict(self.model))
-                reward *= estimator.factor(self.model)
-            rewards.append(reward)
-            losses.append(loss)
-            errors.append(err)
-            del graph  # free its functions' buffers before the next path is built
+        with fixed_alphas(scores.owners):  # alpha changes only after the loop
+            drawn = [self._score_path(batches) for _ in range(self.args.n_iter)]
+        rewards, paths, losses, errors = (list(column) for column in zip(*drawn))
         baseline = float(np.mean(rewards)) if self.baseline is None else self.baseline
         optimizer = self.optimizer["valid"]
         optimizer.set_parameters(arch)
@@ -131,6 +114,27 @@ class ProxylessNasSearcher(DartsSearcher):
             if not np.all(np.isfinite(alpha.d)):
                 self.check_finite(float("nan"), f"architecture weight '{name}'")
         return float(np.mean(losses)), float(np.mean(errors))
+
+    def _score_path(self, batches) -> Tuple[float, np.ndarray, float, float]:
+        """Draws one path and scores it on ``batches``: returns its reward, flat
+        score (:class:`ScoreSum`), loss and error. Its graph is dropped on return,
+        before the next path is built."""
+        self.score_sum.forget_draws()
+        with nn.no_grad():
+            graph = self.graph("arch", self.dataloader["valid"].batch_size, training=True)
+        score = self.score_sum.of_last_build()
+        loss = err = 0.0
+        for batch in batches:
+            graph.feed(batch)
+            b_loss, b_err = graph.forward(clear_buffer=True)
+            loss += b_loss / len(batches)
+            err += b_err / len(batches)
+        self.check_finite(loss, "valid loss")
+        reward = 1.0 - err if self.reward == "accuracy" else -loss
+        for name, estimator in self.regularizer.items():
+            self._estimates[name].append(estimator.predict(self.model))
+            reward *= estimator.factor(self.model)
+        return reward, score, loss, err
 
     def end_epoch(self, phase, train, valid, seconds) -> None:
         estimates = {k: float(np.mean(v)) for k, v in self._estimates.items() if v}

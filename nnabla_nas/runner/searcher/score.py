@@ -37,11 +37,17 @@ class ScoreSum:
 
     def of_last_build(self) -> np.ndarray:
         """The flat score of the MixedOps the last build called."""
-        called = [(m.score, place) for m, place in zip(self.owners, self.places)
-                  if m.score is not None]
+        called = [(last, place) for last, place in
+                  zip((m.last_draw for m in self.owners), self.places) if last is not None]
         if not called:
             return np.zeros(self.size)
-        values = np.concatenate([score.ravel() for score, _ in called])
+        # The owners' scores, softmax - onehot, concatenated (MixedOp.score of each).
+        values = np.array([v for (p, _), _ in called for v in p])
+        hits, start = [], 0
+        for (p, index), _ in called:
+            hits.append(start + index)
+            start += len(p)
+        values[hits] -= 1.0
         places = (self.all_places if len(called) == len(self.owners)
                   else np.concatenate([place for _, place in called]))
         # Sums repeated places in order, from 0.0: as adding score after score.
