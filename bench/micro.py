@@ -1,9 +1,10 @@
 """Micro-benchmarks behind the optimisation notes in docs/benchmarks.md.
 
-Usage: ``python bench/micro.py [fcall|mixing|kernels|build|split|retention|memory|steady|all]``.
+Usage: ``python bench/micro.py [fcall|mixing|kernels|build|split|retention|buffers|memory|steady|baseline|all]``.
 Each figure is measured in this process (``mixing``, ``kernels``, ``build``,
 ``split``) or in subprocesses (``fcall``: one without and one with the import shortcuts;
-``retention``, ``memory`` and ``steady``: one per variant), on the CPU context.
+``retention``, ``buffers``, ``memory``, ``steady`` and ``baseline``: one per
+variant), on the CPU context.
 """
 
 import platform
@@ -205,51 +206,109 @@ def split() -> None:
 
 
 RETENTION = r"""
-import sys
+import ctypes, gc, sys
 import numpy as np, nnabla as nn, nnabla.functions as F
-from nnabla.ext_utils import get_extension_context
+from nnabla.ext_utils import get_extension_context, import_extension_module
 nn.set_default_context(get_extension_context("cpu"))
 from nnabla_nas import module as Mo
 from nnabla_nas.contrib import pnas
 if sys.argv[1] == "maximum_scalar":
     Mo.ReLU.call = lambda self, x: F.maximum_scalar(x, 0.0)
+
+def rss():
+    gc.collect()
+    import_extension_module("cpu").clear_memory_cache()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2 ** 20
+
 np.random.seed(0)
 model = pnas.SearchNet(3, 16, 8, 10)
 model.apply(training=True)
-held, col = [], []
+held, work = [], []
 for _ in range(3):
     x, t = nn.Variable((16, 3, 32, 32)), nn.Variable((16, 1))
     x.d = np.random.rand(*x.shape)
     t.d = np.random.randint(0, 10, t.shape)
     loss = model.loss(model(x), t)
+    before = rss()
     loss.forward(clear_no_need_grad=True)
-    seen, kept, cols = set(), [0], [0]
+    grown = rss() - before
+    seen, kept = set(), [0]
     def visit(f):
-        if f.info.type_name in ("Convolution", "DepthwiseConvolution"):
-            y, k = f.outputs[0].shape, int(np.prod(f.inputs[1].shape[-2:]))
-            rows = f.inputs[0].shape[1] if f.info.type_name == "Convolution" else y[1]
-            cols[0] += rows * k * y[2] * y[3] * 4  # nnabla's per-function im2col buffer
-        for v in f.inputs:
-            if v.parent is not None and id(v) not in seen:
-                seen.add(id(v))
+        for v in f.outputs:  # Variables hash by the graph node they wrap
+            if v not in seen:
+                seen.add(v)
                 kept[0] += 0 if v.data.clear_called else v.size * 4
     loss.visit(visit)
     held.append(kept[0] / 2 ** 20)
-    col.append(cols[0] / 2 ** 20)
-print(f"{np.mean(held):.0f} {np.mean(col):.0f}")
+    work.append(grown - held[-1])  # what the functions hold themselves
+    del loss, seen, visit
+print(f"{np.mean(held):.0f} {np.mean(work):.0f}")
 """
 
 
 def retention() -> None:
     """Activations one sampled DARTS path keeps for its backward pass at the paper's
-    search size, with ReLU as ``F.relu`` and as ``F.maximum_scalar``."""
+    search size, with ReLU as ``F.relu`` and as ``F.maximum_scalar``, and the memory
+    its functions hold themselves."""
     for kind in ("relu", "maximum_scalar"):
         out = subprocess.run([sys.executable, "-c", RETENTION, kind], capture_output=True,
                              text=True, check=True).stdout.split()
         print(f"one sampled path (init_channels 16, 8 cells, mini-batch 16), ReLU as {kind}: "
               f"{out[0]} MiB of activations kept for backward after "
-              f"forward(clear_no_need_grad=True); im2col buffers of its convolutions "
-              f"{out[1]} MiB (mean of 3 paths, same seed)")
+              f"forward(clear_no_need_grad=True), and {out[1]} MiB more held by its "
+              f"functions (RSS growth in the forward pass, allocator cache returned, "
+              f"minus those activations; mean of 3 paths, same seed)")
+
+
+BUFFERS = r"""
+import ctypes, gc
+import numpy as np, nnabla as nn, nnabla.functions as F
+from nnabla.ext_utils import get_extension_context, import_extension_module
+nn.set_default_context(get_extension_context("cpu"))
+
+def rss():
+    gc.collect()
+    import_extension_module("cpu").clear_memory_cache()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2 ** 20
+
+n, c, h = 16, 64, 32
+x = nn.Variable.from_numpy_array(np.random.rand(n, c, h, h).astype(np.float32))
+w1 = nn.Variable.from_numpy_array(np.random.rand(c, c, 1, 1).astype(np.float32))
+w3 = nn.Variable.from_numpy_array(np.random.rand(c, c, 3, 3).astype(np.float32))
+wd = nn.Variable.from_numpy_array(np.random.rand(c, 3, 3).astype(np.float32))
+stat = [nn.Variable.from_numpy_array(v((1, c, 1, 1), np.float32))
+        for v in (np.zeros, np.ones, np.zeros, np.ones)]
+cases = {
+    "convolution 1x1": lambda h: F.convolution(h, w1),
+    "convolution 3x3": lambda h: F.convolution(h, w3, pad=(1, 1)),
+    "depthwise_convolution 3x3": lambda h: F.depthwise_convolution(h, wd, pad=(1, 1)),
+    "batch_normalization": lambda h: F.batch_normalization(h, *stat, batch_stat=True),
+    "relu": F.relu,
+    "max_pooling 3x3": lambda h: F.max_pooling(h, (3, 3), (1, 1), pad=(1, 1)),
+    "average_pooling 3x3": lambda h: F.average_pooling(h, (3, 3), (1, 1), pad=(1, 1)),
+}
+print(f"input {n}x{c}x{h}x{h}, one output {n * c * h * h * 4 / 2 ** 20:.1f} MiB")
+for name, build in cases.items():
+    before = rss()
+    ys = [build(x) for _ in range(10)]
+    for y in ys:
+        y.forward(clear_buffer=True)
+        y.data.clear()
+    print(f"{name}: {(rss() - before) / 10:.2f} MiB held per function after its "
+          f"forward pass, output freed")
+    del ys, y
+"""
+
+
+def buffers() -> None:
+    """Memory an nnabla CPU function keeps for as long as it exists (its work
+    buffers), after a forward pass whose output is freed: 10 functions of each kind."""
+    print(subprocess.run([sys.executable, "-c", BUFFERS], capture_output=True, text=True,
+                         check=True).stdout.strip())
 
 
 MEMORY = r"""
@@ -324,13 +383,58 @@ def steady() -> None:
           f"after steps 1-6: {', '.join(out)} MiB")
 
 
+BASELINE = r"""
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2 ** 20
+rows = [("python", rss())]
+import numpy as np
+rows.append(("import numpy", rss()))
+import nnabla as nn
+import nnabla.functions, nnabla.parametric_functions, nnabla.solvers
+nn.set_default_context(nn.Context(["cpu:float"], "0"))
+rows.append(("import nnabla", rss()))
+from nnabla_nas.contrib import pnas
+from nnabla_nas.dataset import DataLoader
+from nnabla_nas.optimizer import Optimizer
+from nnabla_nas.runner import Hparams, ProxylessNasSearcher
+rows.append(("import nnabla_nas (runner, pnas, dataset, optimizer)", rss()))
+np.random.seed(0)
+model = pnas.SearchNet(3, 16, 8, 10)
+n = len(model.get_parameters())
+rows.append((f"pnas.SearchNet(3, 16, 8, 10): {n} parameter arrays, "
+             f"{sum(p.size for p in model.get_parameters().values()) * 4 / 2 ** 20:.1f} MiB", rss()))
+x = np.random.randint(0, 255, (64, 32, 32, 3)).astype(np.uint8)
+y = np.random.randint(0, 10, 64)
+data = {"train": DataLoader(x, y, 16, shuffle=True), "valid": DataLoader(x, y, 16, shuffle=True)}
+hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, n_iter=10,
+             output_path="/tmp/micro_baseline", quiet=True)
+opts = {"train": Optimizer(name="Momentum", lr=0.025, momentum=0.9),
+        "valid": Optimizer(name="Adam", lr=3e-4)}
+ProxylessNasSearcher(model, opts, data, hp)
+rows.append(("data loaders, optimizers, searcher", rss()))
+last = 0.0
+for name, value in rows:
+    print(f"{name}: {value:.0f} MiB (+{value - last:.0f})")
+    last = value
+"""
+
+
+def baseline() -> None:
+    """RSS of a process before its first search step at the DARTS paper's size, piece
+    by piece (what workload 4's two steps both start from)."""
+    print(subprocess.run([sys.executable, "-c", BASELINE], capture_output=True, text=True,
+                         check=True).stdout.strip())
+
+
 def main() -> None:
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
           f"python {platform.python_version()}; command: python bench/micro.py {which}")
     for name, job in (("fcall", fcall), ("mixing", mixing), ("kernels", kernels),
                       ("build", build), ("split", split), ("retention", retention),
-                      ("memory", memory), ("steady", steady)):
+                      ("buffers", buffers), ("memory", memory), ("steady", steady),
+                      ("baseline", baseline)):
         if which in (name, "all"):
             job()
 

@@ -187,7 +187,8 @@ class Runner:
                                 self.args.loss_weights, recompute=training and self.recompute)
             if self.dynamic_graph:
                 # A new path each time: nothing to cache, and a kept graph would hold
-                # its functions' work buffers (im2col...) while the next one runs.
+                # its functions' work buffers (depthwise convolutions' column buffers, max
+                # pooling's indices: bench/micro.py buffers) while the next one runs.
                 return graph
             self._graphs[cache_key] = graph
         return self._graphs[cache_key]
