@@ -10,7 +10,7 @@ import bisect
 import itertools
 import math
 from contextlib import contextmanager
-from typing import Iterable, Iterator, List, Optional, Sequence
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import nnabla.functions as F
 import numpy as np
@@ -56,6 +56,19 @@ def _cdf(p: Sequence[float]) -> List[float]:
     return [c / last for c in cdf]
 
 
+def scores(draws: Sequence[Tuple[Sequence[float], int]]) -> np.ndarray:
+    """``softmax - onehot(index)`` of each ``(probabilities, index)`` draw (see
+    :attr:`MixedOp.last_draw`), concatenated into one float64 vector: the
+    gradients of ``-log p(index)``."""
+    values = np.array([v for p, _ in draws for v in p], dtype=np.float64)
+    hits, start = [], 0
+    for p, index in draws:
+        hits.append(start + index)
+        start += len(p)
+    values[hits] -= 1.0
+    return values
+
+
 @contextmanager
 def fixed_alphas(mixed_ops: Iterable["MixedOp"]) -> Iterator[None]:
     """Within the block, the architecture weights of ``mixed_ops`` are taken as
@@ -70,13 +83,17 @@ def fixed_alphas(mixed_ops: Iterable["MixedOp"]) -> Iterator[None]:
     ``alpha`` inside the block.
     """
     ops = list(mixed_ops)
+    outer = [m.__dict__.get("_fixed") for m in ops]
     for m in ops:
         m.__dict__["_fixed"] = {}
     try:
         yield
     finally:
-        for m in ops:
-            m.__dict__.pop("_fixed", None)
+        for m, saved in zip(ops, outer):  # (a nested block gives the outer one back)
+            if saved is None:
+                m.__dict__.pop("_fixed", None)
+            else:
+                m.__dict__["_fixed"] = saved
 
 
 class MixedOp(Module):
@@ -138,21 +155,16 @@ class MixedOp(Module):
     @property
     def score(self) -> Optional[np.ndarray]:
         """``softmax(alpha) - onehot(k)`` of the last ``sample``/``max`` call: the
-        gradient of ``-log p(k)``, flat, in float64. ``alpha.g`` holds the same
-        values, but when several MixedOps share one alpha only the last call's;
-        sum ``score`` over them instead."""
+        gradient of ``-log p(k)``, flat, in float64 (a new array on each access).
+        ``alpha.g`` holds the same values, but when several MixedOps share one
+        alpha only the last call's; sum ``score`` over them instead."""
         last = self.last_draw
-        if last is None:
-            return None
-        p, index = last
-        grad = np.array(p)
-        grad[index] -= 1.0
-        return grad
+        return None if last is None else scores([last])
 
     @property
-    def last_draw(self) -> Optional[tuple]:
+    def last_draw(self) -> Optional[Tuple[Tuple[float, ...], int]]:
         """``(probabilities, index)`` of the last ``sample``/``max`` call (the
-        probabilities as a list of floats), or None."""
+        probabilities as a tuple of floats), or None."""
         index = self.__dict__.get("_active")
         return None if index is None else (self.__dict__["_probs"], index)
 
@@ -177,13 +189,18 @@ class MixedOp(Module):
         state = self.__dict__  # plain attributes: skip Module.__setattr__ on this hot path
         fixed = state.get("_fixed")  # see fixed_alphas()
         if fixed:
-            p, cdf = fixed["p"], fixed["cdf"]
+            p = fixed["p"]
         else:
-            p = _softmax(self._alpha.d.ravel().tolist())  # = self.probabilities(), as a list
-            cdf = _cdf(p) if mode == "sample" else None
+            # = self.probabilities(), as a tuple
+            p = tuple(_softmax(self._alpha.d.ravel().tolist()))
             if fixed is not None:
-                fixed.update(p=p, cdf=cdf)
+                fixed["p"] = p
         if mode == "sample":
+            cdf = None if fixed is None else fixed.get("cdf")
+            if cdf is None:
+                cdf = _cdf(p)
+                if fixed is not None:
+                    fixed["cdf"] = cdf
             index = bisect.bisect_right(cdf, self.rng.random_sample())  # = draw(rng, p)
         else:
             index = p.index(max(p))  # the first maximum, as numpy.argmax

@@ -261,3 +261,31 @@ def test_fixed_alphas_draws_and_scores_as_plain_calls(mode):
     ops[1](x)
     assert ops[1].active_index == 0 and ops[1].score[0] < 0
     np.testing.assert_allclose(ops[1]._alpha.g.ravel(), ops[1].score, rtol=1e-6)
+
+
+def test_fixed_alphas_nests_and_allows_mode_switches():
+    """A nested block gives the outer one back; a MixedOp first called in max mode
+    and then in sample mode inside one block draws as a plain call would."""
+    from nnabla_nas.module.mixedop import fixed_alphas
+    op = Mo.MixedOp(make_ops(), mode="max", rng=np.random.RandomState(3))
+    ref = Mo.MixedOp(make_ops(), mode="sample", rng=np.random.RandomState(3))
+    for m in (op, ref):
+        m._alpha.d = np.array([0.3, 0.1, -0.2, 0.05]).reshape(4, 1, 1, 1, 1)
+    x = make_input()
+    with fixed_alphas([op]):
+        op(x)
+        assert op.active_index == 0
+        op.mode = "sample"
+        for _ in range(20):
+            op(x)
+            ref(x)
+            assert op.active_index == ref.active_index
+            np.testing.assert_array_equal(op.score, ref.score)
+        with fixed_alphas([op]):
+            op(x)
+        op._alpha.g = np.zeros((4, 1, 1, 1, 1))
+        op(x)  # still the outer block: alpha.g left alone
+        assert np.all(op._alpha.g == 0)
+    op(x)
+    np.testing.assert_allclose(op._alpha.g.ravel(), op.score, rtol=1e-6)
+    assert isinstance(op.last_draw[0], tuple)  # not a list the caller could change

@@ -101,12 +101,13 @@ def test_reinforce_gradient_with_a_nested_choice_point(tmp_path):
     inner._alpha.d = np.array([0.2, -0.2]).reshape(2, 1, 1, 1, 1)
     p_out, p_in = outer.probabilities(), inner.probabilities()
     s = searcher(tmp_path, model, 0, n_iter=12, lr=0.1)
-    draws = []
+    draws, flats = [], []
     record = s.score_sum.of_last_build
 
     def recorded():
         draws.append((outer.active_index, inner.active_index))
-        return record()
+        flats.append(record())
+        return flats[-1]
     s.score_sum.of_last_build = recorded
     s.valid_on_batch()
     assert {a for a, _ in draws} == {0, 1, 2}  # the inner point was reached and not
@@ -117,6 +118,11 @@ def test_reinforce_gradient_with_a_nested_choice_point(tmp_path):
                     for r, (a, b) in zip(adv, draws)], axis=0)
     np.testing.assert_allclose(outer._alpha.g.ravel(), g_out, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(inner._alpha.g.ravel(), g_in, rtol=1e-6, atol=1e-7)
+    # The recorded flat scores are those of the draws (outer first, then inner).
+    for (a, b), flat in zip(draws, flats):
+        np.testing.assert_allclose(flat[:3], p_out - np.eye(3)[a], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(flat[3:], p_in - np.eye(2)[b] if a == 2 else 0,
+                                   rtol=1e-12, atol=1e-15)
 
 
 def test_weight_steps_keep_adam_state(tmp_path):

@@ -13,23 +13,30 @@ def choice(n, alpha=None, seed=0, ops=None):
 
 
 def test_shared_alphas_add_their_scores_in_order():
-    """Two MixedOps sharing an alpha add their scores at its place (bit for bit
-    ``0 + s1 + s2``, as summing array after array); another alpha keeps its own."""
+    """MixedOps sharing an alpha add their scores at its place (bit for bit
+    ``0 + s1 + s2 + ...`` in model order, as summing array after array); another
+    alpha keeps its own."""
     shared = Mo.Parameter((3, 1, 1, 1, 1), initializer=np.array([0.3, -1.1, 0.7])
                           .reshape(3, 1, 1, 1, 1))
     own = Mo.Parameter((4, 1, 1, 1, 1), initializer=np.arange(4.0).reshape(4, 1, 1, 1, 1))
-    ops = [choice(3, shared, 1), choice(4, own, 2), choice(3, shared, 3)]
+    ops = [choice(3, shared, 1), choice(4, own, 2), choice(3, shared, 3),
+           choice(3, shared, 4), choice(3, shared, 5)]
     sums = ScoreSum({"shared": shared, "own": own}, ops)
     x = nn.Variable((1, 2))
-    for _ in range(20):
+    orders = set()
+    for _ in range(40):
         sums.forget_draws()
         for m in ops:
             m(x)
         flat = sums.of_last_build()
-        expected = np.concatenate([(np.zeros(3) + ops[0].score + ops[2].score),
+        parts = [ops[k].score for k in (0, 2, 3, 4)]
+        expected = np.concatenate([(((np.zeros(3) + parts[0]) + parts[1]) + parts[2]) + parts[3],
                                    np.zeros(4) + ops[1].score])
         np.testing.assert_array_equal(flat, expected)
+        reordered = (((np.zeros(3) + parts[3]) + parts[2]) + parts[1]) + parts[0]
+        orders.add(np.array_equal(reordered, expected[:3]))
         assert abs(flat[:3].sum()) < 1e-12 and abs(flat[3:].sum()) < 1e-12
+    assert False in orders  # the order of the sum shows in the last bits
 
 
 def test_a_choice_point_the_build_did_not_reach_adds_nothing():

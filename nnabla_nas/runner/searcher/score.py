@@ -1,9 +1,12 @@
 """`ScoreSum`: the score function of one sampled architecture as one flat vector."""
 
-from typing import Dict
+from typing import Dict, Sequence
 
 import nnabla as nn
 import numpy as np
+
+from ...module import MixedOp
+from ...module.mixedop import scores
 
 
 class ScoreSum:
@@ -20,7 +23,7 @@ class ScoreSum:
             are ignored.
     """
 
-    def __init__(self, arch: Dict[str, nn.Variable], mixed_ops):
+    def __init__(self, arch: Dict[str, nn.Variable], mixed_ops: Sequence[MixedOp]):
         self.arch = arch
         offsets = np.cumsum([0] + [alpha.size for alpha in arch.values()])
         self.size = int(offsets[-1])
@@ -41,13 +44,7 @@ class ScoreSum:
                   zip((m.last_draw for m in self.owners), self.places) if last is not None]
         if not called:
             return np.zeros(self.size)
-        # The owners' scores, softmax - onehot, concatenated (MixedOp.score of each).
-        values = np.array([v for (p, _), _ in called for v in p])
-        hits, start = [], 0
-        for (p, index), _ in called:
-            hits.append(start + index)
-            start += len(p)
-        values[hits] -= 1.0
+        values = scores([last for last, _ in called])  # each owner's MixedOp.score
         places = (self.all_places if len(called) == len(self.owners)
                   else np.concatenate([place for _, place in called]))
         # Sums repeated places in order, from 0.0: as adding score after score.
