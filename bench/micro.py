@@ -1,8 +1,8 @@
 """Micro-benchmarks behind the optimisation notes in docs/benchmarks.md.
 
-Usage: ``python bench/micro.py [fcall|mixing|kernels|build|split|retention|buffers|memory|steady|baseline|all]``.
+Usage: ``python bench/micro.py [fcall|mixing|kernels|build|passes|split|retention|buffers|memory|steady|baseline|all]``.
 Each figure is measured in this process (``mixing``, ``kernels``, ``build``,
-``split``) or in subprocesses (``fcall``: one without and one with the import shortcuts;
+``passes``, ``split``) or in subprocesses (``fcall``: one without and one with the import shortcuts;
 ``retention``, ``buffers``, ``memory``, ``steady`` and ``baseline``: one per
 variant), on the CPU context.
 """
@@ -83,7 +83,8 @@ def _forward_backward_us(build, shape, repeats: int = 200):
 
 def kernels() -> None:
     """nnabla CPU kernels behind two exact rewrites: ReLU as ``maximum_scalar``, and
-    DARTS' FactorizedReduce shift as a strided slice instead of pad + slice."""
+    DARTS' FactorizedReduce shift as a strided slice instead of pad + slice; and a
+    depthwise convolution against the grouped convolution that computes the same."""
     import nnabla as nn
     import nnabla.functions as F
     from nnabla.ext_utils import get_extension_context
@@ -91,6 +92,8 @@ def kernels() -> None:
     shape = (8, 8, 32, 32)  # a sampled DARTS path's activations at mini-batch 8
     w = nn.Variable.from_numpy_array(np.random.RandomState(1).randn(4, 8, 1, 1)
                                      .astype(np.float32))
+    wd = nn.Variable.from_numpy_array(np.random.RandomState(2).randn(8, 3, 3)
+                                      .astype(np.float32))
     cases = [
         ("ReLU: F.relu", lambda x: F.relu(x)),
         ("ReLU: F.maximum_scalar(x, 0)", lambda x: F.maximum_scalar(x, 0.0)),
@@ -99,6 +102,10 @@ def kernels() -> None:
                                  w, stride=(2, 2))),
         ("shifted 1x1 conv: strided slice + conv",
          lambda x: F.convolution(F.slice(x, (0, 0, 1, 1), shape, (1, 1, 2, 2)), w)),
+        ("3x3 depthwise: F.depthwise_convolution",
+         lambda x: F.depthwise_convolution(x, wd, pad=(1, 1))),
+        ("3x3 depthwise: F.convolution(group=channels)",
+         lambda x: F.convolution(x, F.reshape(wd, (8, 1, 3, 3)), pad=(1, 1), group=8)),
     ]
     for name, build in cases:
         forward, backward = _forward_backward_us(build, shape)
@@ -165,6 +172,52 @@ def build() -> None:
           f"{sum(calls.values()) / repeats:.0f} nnabla.functions calls "
           f"({in_f / total * 100:.0f} %; timing wrappers included); dropping the "
           f"graph afterwards: {dropped / repeats * 1e3:.2f} ms")
+
+
+def passes() -> None:
+    """nnabla's time per function type in one sampled path of benchmark workload 2:
+    a reward pass (forward in ``nn.no_grad()``, buffers freed as it goes, as the
+    architecture step runs ten per step) and a weight step's forward and backward;
+    means over 30 paths (function hooks around each function's forward/backward)."""
+    import collections
+    import nnabla as nn
+    from nnabla_nas.contrib import pnas
+    from nnabla_nas.runner.graph import build_graph
+    nn.set_default_context(nn.Context(["cpu:float"], "0"))
+    np.random.seed(0)
+    model = pnas.SearchNet(3, 8, 5, 10)
+    model.apply(training=True)
+    for kind in ("reward pass", "weight step"):
+        spent, calls, started = collections.Counter(), collections.Counter(), [0.0]
+
+        def pre(f):
+            started[0] = time.perf_counter()
+
+        def post(f):
+            spent[f.info.type_name] += time.perf_counter() - started[0]
+            calls[f.info.type_name] += 1
+        total, paths = 0.0, 30
+        for _ in range(paths):
+            if kind == "reward pass":
+                with nn.no_grad():
+                    graph = build_graph(model, 8, (3, 32, 32))
+            else:
+                graph = build_graph(model, 8, (3, 32, 32))
+            graph.feed((np.random.rand(8, 3, 32, 32), np.random.randint(0, 10, (8, 1))))
+            start = time.perf_counter()
+            if kind == "reward pass":
+                nn.forward_all([graph.loss, graph.error], clear_buffer=True,
+                               function_pre_hook=pre, function_post_hook=post)
+            else:
+                nn.forward_all([graph.loss, graph.error], clear_no_need_grad=True,
+                               function_pre_hook=pre, function_post_hook=post)
+                graph.loss.backward(clear_buffer=True, function_pre_hook=pre,
+                                    function_post_hook=post)
+            total += time.perf_counter() - start
+        top = ", ".join(f"{name} {seconds / paths * 1e3:.1f} ms ({calls[name] // paths})"
+                        for name, seconds in spent.most_common(6))
+        print(f"{kind} of one sampled path (workload 2): {total / paths * 1e3:.1f} ms; "
+              f"by function (calls): {top}")
 
 
 def split() -> None:
@@ -437,7 +490,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
           f"python {platform.python_version()}; command: python bench/micro.py {which}")
     for name, job in (("fcall", fcall), ("mixing", mixing), ("kernels", kernels),
-                      ("build", build), ("split", split), ("retention", retention),
+                      ("build", build), ("passes", passes), ("split", split), ("retention", retention),
                       ("buffers", buffers), ("memory", memory), ("steady", steady),
                       ("baseline", baseline)):
         if which in (name, "all"):
