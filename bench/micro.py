@@ -263,22 +263,54 @@ def split() -> None:
           f"other {(total - inside - built) * 1e3:.0f} ms (medians of 15 steps)")
 
 
-RETENTION = r"""
-import ctypes, gc, sys
+#: Prepended to the subprocess scripts below: ``rss()``, this process's resident
+#: memory in MiB, after handing nnabla's CPU cache and glibc's free pages back
+#: (``release=False``: as it is, for a process that has not imported nnabla yet).
+RSS = r"""
+import ctypes, gc
+
+def rss(release=True):
+    if release:
+        from nnabla.ext_utils import import_extension_module
+        gc.collect()
+        import_extension_module("cpu").clear_memory_cache()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2 ** 20
+"""
+
+#: Prepended to the subprocess scripts that run searches: ``paper_searcher(model,
+#: algorithm, recompute=None)``, the searcher of benchmark workload 4 (mini-batch 16
+#: of random 32x32 images, 10 classes, the solvers of bench/harness.py's drivers).
+SEARCHER = r"""
+import numpy as np
+
+def paper_searcher(model, algorithm, recompute=None):
+    from nnabla_nas.dataset import DataLoader
+    from nnabla_nas.optimizer import Optimizer
+    from nnabla_nas.runner import DartsSearcher, Hparams, ProxylessNasSearcher
+    rng = np.random.RandomState(0)
+    x = rng.randint(0, 255, (64, 32, 32, 3)).astype(np.uint8)
+    y = rng.randint(0, 10, 64)
+    data = {split: DataLoader(x, y, 16, shuffle=True) for split in ("train", "valid")}
+    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, n_iter=10,
+                 output_path="/tmp/micro_searcher", quiet=True, recompute=recompute)
+    opts = {"train": Optimizer(name="Momentum", lr=0.025, momentum=0.9),
+            "valid": Optimizer(name="Adam", lr=3e-4)}
+    runner = DartsSearcher if algorithm == "darts" else ProxylessNasSearcher
+    return runner(model, opts, data, hp)
+"""
+
+
+RETENTION = RSS + r"""
+import sys
 import numpy as np, nnabla as nn, nnabla.functions as F
-from nnabla.ext_utils import get_extension_context, import_extension_module
+from nnabla.ext_utils import get_extension_context
 nn.set_default_context(get_extension_context("cpu"))
 from nnabla_nas import module as Mo
 from nnabla_nas.contrib import pnas
 if sys.argv[1] == "maximum_scalar":
     Mo.ReLU.call = lambda self, x: F.maximum_scalar(x, 0.0)
-
-def rss():
-    gc.collect()
-    import_extension_module("cpu").clear_memory_cache()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2 ** 20
 
 np.random.seed(0)
 model = pnas.SearchNet(3, 16, 8, 10)
@@ -320,18 +352,10 @@ def retention() -> None:
               f"minus those activations; mean of 3 paths, same seed)")
 
 
-BUFFERS = r"""
-import ctypes, gc
+BUFFERS = RSS + r"""
 import numpy as np, nnabla as nn, nnabla.functions as F
-from nnabla.ext_utils import get_extension_context, import_extension_module
+from nnabla.ext_utils import get_extension_context
 nn.set_default_context(get_extension_context("cpu"))
-
-def rss():
-    gc.collect()
-    import_extension_module("cpu").clear_memory_cache()
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2 ** 20
 
 n, c, h = 16, 64, 32
 x = nn.Variable.from_numpy_array(np.random.rand(n, c, h, h).astype(np.float32))
@@ -369,26 +393,14 @@ def buffers() -> None:
                          check=True).stdout.strip())
 
 
-MEMORY = r"""
+MEMORY = SEARCHER + r"""
 import resource, sys
-import numpy as np
 from nnabla_nas.contrib import darts, pnas
-from nnabla_nas.dataset import DataLoader
-from nnabla_nas.optimizer import Optimizer
-from nnabla_nas.runner import DartsSearcher, Hparams, ProxylessNasSearcher
-algo, recompute = sys.argv[1], sys.argv[2] == "on"
+algorithm, recompute = sys.argv[1], sys.argv[2] == "on"
 np.random.seed(0)
-x = np.random.randint(0, 255, (64, 32, 32, 3)).astype(np.uint8)
-y = np.random.randint(0, 10, 64)
-data = {"train": DataLoader(x, y, 16, shuffle=True), "valid": DataLoader(x, y, 16, shuffle=True)}
-hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, n_iter=10,
-             output_path="/tmp/micro_memory", quiet=True, recompute=recompute)
-opts = {"train": Optimizer(name="Momentum", lr=0.025, momentum=0.9),
-        "valid": Optimizer(name="Adam", lr=3e-4)}
-if algo == "darts":
-    s = DartsSearcher(darts.SearchNet(3, 16, 8, 10, shared=True), opts, data, hp)
-else:
-    s = ProxylessNasSearcher(pnas.SearchNet(3, 16, 8, 10), opts, data, hp)
+model = (darts.SearchNet(3, 16, 8, 10, shared=True) if algorithm == "darts"
+         else pnas.SearchNet(3, 16, 8, 10))
+s = paper_searcher(model, algorithm, recompute)
 s.train_on_batch(); s.valid_on_batch()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
@@ -404,24 +416,13 @@ def memory() -> None:
                   f"{flag}: peak RSS {out.strip()} MiB")
 
 
-STEADY = r"""
+STEADY = SEARCHER + r"""
 import resource, sys
-import numpy as np
 import nnabla as nn
 nn.set_default_context(nn.Context(["cpu:float"], "0"))
 from nnabla_nas.contrib import pnas
-from nnabla_nas.dataset import DataLoader
-from nnabla_nas.optimizer import Optimizer
-from nnabla_nas.runner import Hparams, ProxylessNasSearcher
 np.random.seed(0)
-x = np.random.randint(0, 255, (64, 32, 32, 3)).astype(np.uint8)
-y = np.random.randint(0, 10, 64)
-data = {"train": DataLoader(x, y, 16, shuffle=True), "valid": DataLoader(x, y, 16, shuffle=True)}
-hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, n_iter=10,
-             output_path="/tmp/micro_steady", quiet=True)
-opts = {"train": Optimizer(name="Momentum", lr=0.025, momentum=0.9),
-        "valid": Optimizer(name="Adam", lr=3e-4)}
-s = ProxylessNasSearcher(pnas.SearchNet(3, 16, 8, 10), opts, data, hp)
+s = paper_searcher(pnas.SearchNet(3, 16, 8, 10), "pnas")
 peaks = []
 for _ in range(int(sys.argv[1])):
     s.train_on_batch()
@@ -433,44 +434,35 @@ print(" ".join(map(str, peaks)))
 
 def steady() -> None:
     """Peak RSS of a ProxylessNAS search at the DARTS paper's size after each of its
-    first 6 steps (benchmark workload 4 measures the first step only; a search
+    first 10 steps (benchmark workload 4 measures the first step only; a search
     runs thousands)."""
-    out = subprocess.run([sys.executable, "-c", STEADY, "6"], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", STEADY, "10"], capture_output=True,
                          text=True, check=True).stdout.split()
     print(f"ProxylessNAS search (init_channels 16, 8 cells, mini-batch 16): peak RSS "
-          f"after steps 1-6: {', '.join(out)} MiB")
+          f"after steps 1-10: {', '.join(out)} MiB")
 
 
-BASELINE = r"""
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2 ** 20
-rows = [("python", rss())]
+BASELINE = RSS + r"""
+rows = [("python", rss(False))]
 import numpy as np
-rows.append(("import numpy", rss()))
+rows.append(("import numpy", rss(False)))
 import nnabla as nn
 import nnabla.functions, nnabla.parametric_functions, nnabla.solvers
 nn.set_default_context(nn.Context(["cpu:float"], "0"))
-rows.append(("import nnabla", rss()))
+rows.append(("import nnabla", rss(False)))
 from nnabla_nas.contrib import pnas
 from nnabla_nas.dataset import DataLoader
 from nnabla_nas.optimizer import Optimizer
 from nnabla_nas.runner import Hparams, ProxylessNasSearcher
-rows.append(("import nnabla_nas (runner, pnas, dataset, optimizer)", rss()))
+rows.append(("import nnabla_nas (runner, pnas, dataset, optimizer)", rss(False)))
 np.random.seed(0)
 model = pnas.SearchNet(3, 16, 8, 10)
-n = len(model.get_parameters())
-rows.append((f"pnas.SearchNet(3, 16, 8, 10): {n} parameter arrays, "
-             f"{sum(p.size for p in model.get_parameters().values()) * 4 / 2 ** 20:.1f} MiB", rss()))
-x = np.random.randint(0, 255, (64, 32, 32, 3)).astype(np.uint8)
-y = np.random.randint(0, 10, 64)
-data = {"train": DataLoader(x, y, 16, shuffle=True), "valid": DataLoader(x, y, 16, shuffle=True)}
-hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, n_iter=10,
-             output_path="/tmp/micro_baseline", quiet=True)
-opts = {"train": Optimizer(name="Momentum", lr=0.025, momentum=0.9),
-        "valid": Optimizer(name="Adam", lr=3e-4)}
-ProxylessNasSearcher(model, opts, data, hp)
-rows.append(("data loaders, optimizers, searcher", rss()))
+params = model.get_parameters().values()
+rows.append((f"pnas.SearchNet(3, 16, 8, 10): {len(params)} parameter arrays, "
+             f"{sum(p.size for p in params) * 4 / 2 ** 20:.1f} MiB", rss(False)))
+""" + SEARCHER + r"""
+paper_searcher(model, "pnas")
+rows.append(("data loaders, optimizers, searcher", rss(False)))
 last = 0.0
 for name, value in rows:
     print(f"{name}: {value:.0f} MiB (+{value - last:.0f})")
