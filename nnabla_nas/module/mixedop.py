@@ -189,18 +189,13 @@ class MixedOp(Module):
         state = self.__dict__  # plain attributes: skip Module.__setattr__ on this hot path
         fixed = state.get("_fixed")  # see fixed_alphas()
         if fixed:
-            p = fixed["p"]
+            p, cdf = fixed["p"], fixed["cdf"]
         else:
-            # = self.probabilities(), as a tuple
-            p = tuple(_softmax(self._alpha.d.ravel().tolist()))
+            p = tuple(_softmax(self._alpha.d.ravel().tolist()))  # = self.probabilities()
+            cdf = _cdf(p)  # (what draw() searches; max mode does not need it)
             if fixed is not None:
-                fixed["p"] = p
+                fixed.update(p=p, cdf=cdf)
         if mode == "sample":
-            cdf = None if fixed is None else fixed.get("cdf")
-            if cdf is None:
-                cdf = _cdf(p)
-                if fixed is not None:
-                    fixed["cdf"] = cdf
             index = bisect.bisect_right(cdf, self.rng.random_sample())  # = draw(rng, p)
         else:
             index = p.index(max(p))  # the first maximum, as numpy.argmax
