@@ -30,15 +30,17 @@ References:
 
 import dataclasses
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..utils.registry import ConfigError
 from .data import (DatasetError, _loader_seeds, check_split_options, split_for_loaders,
                    stratified_split)
-from .file_loader import FileDataLoader
 from .registry import DATASETS
+
+if TYPE_CHECKING:  # imported when loaders are made: it loads PIL (about 2.7 MiB)
+    from .file_loader import FileDataLoader
 
 #: ImageNet channel statistics on the 0..1 scale (the usual torchvision values).
 MEAN = (0.485, 0.456, 0.406)
@@ -101,8 +103,9 @@ class FileData:
         return max(len(self.classes), int(self.train_y.max(initial=-1)) + 1)
 
     def make_loaders(self, mode: str, mini_batch_train: int, mini_batch_valid: int,
-                     seed: int = 0) -> Dict[str, FileDataLoader]:
+                     seed: int = 0) -> Dict[str, "FileDataLoader"]:
         """The loaders of a search or of a training run; see :func:`make_loaders`."""
+        from .file_loader import FileDataLoader
         parts = split_for_loaders(self, len(self.train_files), mode, mini_batch_train,
                                   mini_batch_valid)
 
