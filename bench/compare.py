@@ -18,11 +18,14 @@ inputs, 10 classes, the DARTS cell space):
 Each (package, task) runs in its own process (``bench/old_nas.py`` under
 ``bench/.old-venv``, created here on first use, and ``bench/ours_nas.py`` under
 this interpreter), old and ours alternating. A time is the median of
-``--steps`` steps (three times as many for the timed ProxylessNAS tasks, whose
-cost depends on the drawn paths) after one warm-up step, with min and max. The table goes to
-stdout, the raw figures to ``bench/results/compare-<timestamp>.json`` and, for
-full runs, a section to ``docs/benchmarks.md`` (``bench/report.py`` writes these). ``--profile`` also runs ours
-under cProfile for workloads 1 and 2 and prints where the time goes.
+``--steps`` steps after one warm-up step, with min and max. The tasks whose cost
+depends on the paths drawn (the ProxylessNAS step, its overhead share and the graph
+of a sampled path) run in :data:`SAMPLED_ROUNDS` rounds, each a new process with
+its own seed, old and ours alternating round by round, and pool the rounds' steps.
+The table goes to stdout, the raw figures to
+``bench/results/compare-<timestamp>.json`` and, for full runs, a section to
+``docs/benchmarks.md`` (``bench/report.py`` writes these). ``--profile`` also runs
+ours under cProfile for workloads 1 and 2 and prints where the time goes.
 
 Usage::
 
@@ -36,6 +39,7 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -90,11 +94,13 @@ def ensure_old_venv() -> None:
 
 
 # -- running the workers ---------------------------------------------------------
-def run_worker(package: str, task: str, steps: int, profile: str = "") -> dict:
+def run_worker(package: str, task: str, steps: int, profile: str = "",
+               seed: int = 0) -> dict:
     """Runs one task in a fresh process; returns its figures or ``{"error": ...}``."""
     python = OLD_PYTHON if package == "old" else sys.executable
     command = [python, os.path.join(BENCH, WORKERS[package]), "--task", task,
-               "--steps", str(steps)] + (["--profile", profile] if profile else [])
+               "--steps", str(steps), "--seed", str(seed)] + \
+        (["--profile", profile] if profile else [])
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     lines = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
@@ -107,28 +113,62 @@ def run_worker(package: str, task: str, steps: int, profile: str = "") -> dict:
     return result
 
 
-#: A ProxylessNAS step's cost depends on the paths it draws (each package draws its
-#: own), so its timed figures take this many times ``--steps`` steps.
-SAMPLED_STEP_FACTOR = 3
+#: The cost of a ProxylessNAS step, and of building a sampled path, depends on the
+#: paths drawn, and each package draws its own: with one seed, each package's figure
+#: is that of one fixed sample of paths. These tasks run in this many rounds, a new
+#: process and seed (0, 1, ...) each, old and ours alternating round by round (which
+#: also spreads a burst of load on the shared machine over both), and their figures
+#: pool the timed steps of all rounds.
+SAMPLED_ROUNDS = 3
+SAMPLED_TASKS = ("pnas-step", "graph", "pnas-overhead")
 
 
-def task_steps(task: str, steps: int) -> int:
-    """Timed steps for ``task``: ``steps``, times :data:`SAMPLED_STEP_FACTOR` for the
-    timed ProxylessNAS tasks."""
-    return steps * SAMPLED_STEP_FACTOR if task in ("pnas-step", "pnas-overhead") else steps
+def rounds(task: str) -> int:
+    """Rounds (processes, seeds) of ``task``: :data:`SAMPLED_ROUNDS` for the tasks
+    that draw paths, else one."""
+    return SAMPLED_ROUNDS if task in SAMPLED_TASKS else 1
+
+
+#: List-valued figures of a worker result that pool by concatenation.
+POOLED_LISTS = ("values", "step_seconds", "nnabla_seconds")
+
+
+def pool(parts: List[dict]) -> dict:
+    """One result from the rounds of a task: the timed values of all rounds (median,
+    min and max over them), the largest peak RSS; an error if any round failed."""
+    failed = [p for p in parts if "error" in p]
+    if failed:
+        return failed[0]
+    if len(parts) == 1:
+        return parts[0]
+    merged = dict(parts[-1])
+    for key in POOLED_LISTS:
+        if key in merged:
+            merged[key] = [v for p in parts for v in p[key]]
+    values = merged["values"]
+    merged.update(median=statistics.median(values), min=min(values), max=max(values),
+                  steps=sum(p["steps"] for p in parts), seeds=[p.get("seed") for p in parts],
+                  peak_rss_mb=max(p["peak_rss_mb"] for p in parts),
+                  process_seconds=sum(p["process_seconds"] for p in parts))
+    return merged
 
 
 def run_all(tasks: List[str], packages: List[str], steps: int) -> Results:
-    """Every task for every package, old and ours alternating."""
+    """Every task for every package, old and ours alternating (round by round)."""
     results: Results = {}
     for task in tasks:
+        parts = {package: [] for package in packages}
+        for seed in range(rounds(task)):
+            for package in packages:
+                label = f" (seed {seed})" if rounds(task) > 1 else ""
+                print(f"  {package:4s} {task}{label} ...", end=" ", flush=True)
+                result = run_worker(package, task, steps, seed=seed)
+                parts[package].append(result)
+                if "error" not in result:
+                    print(f"{fmt(result)} (peak RSS {result['peak_rss_mb']:.0f} MiB, "
+                          f"{result['process_seconds']:.0f} s)", flush=True)
         for package in packages:
-            print(f"  {package:4s} {task} ...", end=" ", flush=True)
-            result = run_worker(package, task, task_steps(task, steps))
-            results[(package, task)] = result
-            if "error" not in result:
-                print(f"{fmt(result)} (peak RSS {result['peak_rss_mb']:.0f} MiB, "
-                      f"{result['process_seconds']:.0f} s)", flush=True)
+            results[(package, task)] = pool(parts[package])
     return results
 
 
@@ -193,6 +233,7 @@ def main(argv=None) -> None:
         "command": " ".join(shlex.quote(a) for a in
                             [os.path.relpath(sys.executable, ROOT)] + sys.argv),
         "machine": machine(results), "ours_commit": commit, "steps": steps, "warmup_steps": 1,
+        "rounds": SAMPLED_ROUNDS,
         "load_before": load_before, "load_after": os.getloadavg()[0],
         "minutes": (time.time() - started) / 60, "note": NOISE_NOTE,
         "table": rows,

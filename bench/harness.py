@@ -237,17 +237,19 @@ def run_task(driver: Driver, task: str, steps: int, profile: str = "") -> Dict[s
 
 
 def main(driver: Driver, argv=None) -> None:
-    """Command line of a worker: ``--task NAME [--steps N] [--profile FILE]``."""
+    """Command line of a worker: ``--task NAME [--steps N] [--seed S] [--profile FILE]``."""
     parser = argparse.ArgumentParser(description="Runs one benchmark task of bench/compare.py.")
     parser.add_argument("--task", choices=TASKS, required=True)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--profile", default="", help="cProfile output file (step tasks)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of numpy's and nnabla's random states (the paths drawn)")
     args = parser.parse_args(argv)
-    np.random.seed(0)
-    nn.random.seed(0)
+    np.random.seed(args.seed)
+    nn.random.seed(args.seed)
     nn.set_default_context(nn.Context(["cpu:float"], "0"))
     result = run_task(driver, args.task, args.steps, args.profile)
-    result.update(task=args.task, steps=args.steps, peak_rss_mb=peak_rss_mb(),
+    result.update(task=args.task, steps=args.steps, seed=args.seed, peak_rss_mb=peak_rss_mb(),
                   package=driver.package, source=driver.source, nnabla=nn.__version__,
                   python=platform.python_version(), executable=sys.executable)
     sys.stdout.flush()

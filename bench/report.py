@@ -187,10 +187,11 @@ schedule. The old package (from PyPI, in `bench/.old-venv`) is driven through it
 `DartsSearcher` / `ProxylessNasSearcher` (`callback_on_start`, then `train_on_batch` +
 `valid_on_batch` per step), its `Optimizer`, its `SearchNet` and its `BaseDataLoader`
 interface; ours through the same classes of `nnabla_nas`. A time is the median of the
-timed steps after one warm-up step, with [min-max] (three times as many steps for the
-ProxylessNAS step and its overhead share: a step's cost depends on the paths it draws,
-and each package draws its own); the graph figure is the median of
-10 builds per step, each of a newly drawn path (paths differ in cost). Memory is the
+timed steps after one warm-up step, with [min-max]; the graph figure is the median of
+10 builds per step, each of a newly drawn path. The cost of a ProxylessNAS step and of
+a sampled path's graph depends on the paths drawn, and each package draws its own, so
+these figures (and the ProxylessNAS overhead share) pool three rounds, each a new
+process with its own seed (0, 1, 2), old and ours alternating round by round. Memory is the
 process's peak RSS (`ru_maxrss`) after one step of the larger network, and its growth
 during that step.
 The overhead share is the part of a step spent outside nnabla's `Variable.forward` /
@@ -216,8 +217,9 @@ def append_docs(record: dict, rows: List[dict]) -> None:
         f"- Old: nnabla-nas {m['old_package']}, Python {m['old_python']}, nnabla "
         f"{m['old_nnabla']}; ours: nnabla-nas {m['ours_package']}, Python "
         f"{m['ours_python']}, nnabla {m['ours_nnabla']}, commit {record['ours_commit']}",
-        f"- {record['steps']} timed steps after one warm-up ({record['steps'] * 3} for the "
-        f"ProxylessNAS step and overhead); load average (1 min) "
+        f"- {record['steps']} timed steps after one warm-up (for the ProxylessNAS step, "
+        f"its overhead and the graph: {record['rounds']} rounds of that, seeds 0-"
+        f"{record['rounds'] - 1}); load average (1 min) "
         f"{record['load_before']:.2f} before, {record['load_after']:.2f} after; "
         f"{record['minutes']:.0f} min in all",
         f"- Noise: {NOISE_NOTE}", "", markdown(rows), "",
