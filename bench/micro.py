@@ -83,8 +83,9 @@ def _forward_backward_us(build, shape, repeats: int = 200):
 
 def kernels() -> None:
     """nnabla CPU kernels behind two exact rewrites: ReLU as ``maximum_scalar``, and
-    DARTS' FactorizedReduce shift as a strided slice instead of pad + slice; and a
-    depthwise convolution against the grouped convolution that computes the same."""
+    DARTS' FactorizedReduce shift as a strided slice instead of pad + slice; a
+    depthwise convolution against the grouped convolution that computes the same;
+    and batch normalization against an element-wise function."""
     import nnabla as nn
     import nnabla.functions as F
     from nnabla.ext_utils import get_extension_context
@@ -94,6 +95,8 @@ def kernels() -> None:
                                      .astype(np.float32))
     wd = nn.Variable.from_numpy_array(np.random.RandomState(2).randn(8, 3, 3)
                                       .astype(np.float32))
+    stat = [nn.Variable.from_numpy_array(v((1, 8, 1, 1), np.float32))
+            for v in (np.zeros, np.ones, np.zeros, np.ones)]
     cases = [
         ("ReLU: F.relu", lambda x: F.relu(x)),
         ("ReLU: F.maximum_scalar(x, 0)", lambda x: F.maximum_scalar(x, 0.0)),
@@ -106,6 +109,9 @@ def kernels() -> None:
          lambda x: F.depthwise_convolution(x, wd, pad=(1, 1))),
         ("3x3 depthwise: F.convolution(group=channels)",
          lambda x: F.convolution(x, F.reshape(wd, (8, 1, 3, 3)), pad=(1, 1), group=8)),
+        ("batch normalization with batch statistics",
+         lambda x: F.batch_normalization(x, *stat, batch_stat=True)),
+        ("element-wise reference: F.add_scalar", lambda x: F.add_scalar(x, 1.0)),
     ]
     for name, build in cases:
         forward, backward = _forward_backward_us(build, shape)
@@ -467,12 +473,19 @@ last = 0.0
 for name, value in rows:
     print(f"{name}: {value:.0f} MiB (+{value - last:.0f})")
     last = value
+# What nnabla alone needs for arrays of the same shapes: the supernet's share that
+# is not this package's Python objects (modules, registries).
+shapes = [p.shape for p in params]
+before = rss()
+plain = [nn.Variable.from_numpy_array(np.zeros(s, np.float32)) for s in shapes]
+print(f"the same {len(shapes)} arrays as plain nnabla Variables: +{rss() - before:.0f} MiB")
 """
 
 
 def baseline() -> None:
     """RSS of a process before its first search step at the DARTS paper's size, piece
-    by piece (what workload 4's two steps both start from)."""
+    by piece (what workload 4's two steps both start from), and what nnabla alone
+    needs for the supernet's parameter arrays."""
     print(subprocess.run([sys.executable, "-c", BASELINE], capture_output=True, text=True,
                          check=True).stdout.strip())
 
