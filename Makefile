@@ -45,7 +45,7 @@ docs: venv
 wheel: venv
 	$(PY) -m pip wheel --no-deps -w dist .
 
-# The old NNablaNAS 0.9.0 against ours, side by side (about 15 minutes; docs/benchmarks.md).
+# The old NNablaNAS 0.9.0 against ours, side by side (about 6 minutes; docs/benchmarks.md).
 # Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick --workloads 1,2".
 bench: venv
 	$(PY) bench/compare.py $(BENCH_ARGS)

@@ -106,8 +106,9 @@ def run_worker(package: str, task: str, steps: int, profile: str = "",
     lines = [l for l in done.stdout.splitlines() if l.startswith("RESULT ")]
     if done.returncode or not lines:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-        print(f"  {package} {task} FAILED (exit {done.returncode}):\n{tail}", flush=True)
-        return {"error": tail, "exit": done.returncode}
+        print(f"  {package} {task} (seed {seed}) FAILED (exit {done.returncode}):\n{tail}",
+              flush=True)
+        return {"error": tail, "exit": done.returncode, "seed": seed}
     result = json.loads(lines[-1][len("RESULT "):])
     result["process_seconds"] = time.perf_counter() - started
     return result
@@ -134,20 +135,33 @@ POOLED_LISTS = ("values", "step_seconds", "nnabla_seconds")
 
 
 def pool(parts: List[dict]) -> dict:
-    """One result from the rounds of a task: the timed values of all rounds (median,
-    min and max over them), the largest peak RSS; an error if any round failed."""
+    """Merges the rounds of one timed task.
+
+    Args:
+        parts: The worker results of the rounds, in order (each with its ``seed``).
+
+    Returns:
+        The first failed round's result if any failed, the result itself for one
+        round; else one result whose ``values`` (and the other lists of
+        :data:`POOLED_LISTS`) are those of all rounds, with median, min and max over
+        them, ``round_medians`` and ``seeds`` per round, the summed ``steps`` and
+        ``process_seconds`` and the largest ``peak_rss_mb``.
+    """
     failed = [p for p in parts if "error" in p]
     if failed:
         return failed[0]
     if len(parts) == 1:
         return parts[0]
+    assert all(p["unit"] != "MiB" for p in parts), "memory tasks run in one round"
     merged = dict(parts[-1])
+    merged.pop("seed", None)
     for key in POOLED_LISTS:
         if key in merged:
             merged[key] = [v for p in parts for v in p[key]]
     values = merged["values"]
     merged.update(median=statistics.median(values), min=min(values), max=max(values),
-                  steps=sum(p["steps"] for p in parts), seeds=[p.get("seed") for p in parts],
+                  round_medians=[p["median"] for p in parts], seeds=[p["seed"] for p in parts],
+                  steps=sum(p["steps"] for p in parts),
                   peak_rss_mb=max(p["peak_rss_mb"] for p in parts),
                   process_seconds=sum(p["process_seconds"] for p in parts))
     return merged
@@ -196,7 +210,9 @@ def profile(tasks: List[str], steps: int, stamp: str) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per figure")
+    parser.add_argument("--steps", type=int, default=5,
+                        help="timed steps per worker process (the tasks that draw paths "
+                             f"run {SAMPLED_ROUNDS} processes, one per seed)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 2 timed steps, no section in docs/benchmarks.md")
     parser.add_argument("--only", choices=sorted(WORKERS), help="run one package only")
@@ -225,7 +241,8 @@ def main(argv=None) -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     commit = git_state()
     started, load_before = time.time(), os.getloadavg()[0]
-    print(f"{len(tasks)} tasks x {len(packages)} packages, {steps} timed steps each")
+    print(f"{len(tasks)} tasks x {len(packages)} packages, {steps} timed steps each "
+          f"({SAMPLED_ROUNDS} rounds of {steps} for {', '.join(SAMPLED_TASKS)})")
     results = run_all(tasks, packages, steps)
     rows = table(results, tasks)
     record = {

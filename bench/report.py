@@ -190,8 +190,9 @@ interface; ours through the same classes of `nnabla_nas`. A time is the median o
 timed steps after one warm-up step, with [min-max]; the graph figure is the median of
 10 builds per step, each of a newly drawn path. The cost of a ProxylessNAS step and of
 a sampled path's graph depends on the paths drawn, and each package draws its own, so
-these figures (and the ProxylessNAS overhead share) pool three rounds, each a new
-process with its own seed (0, 1, 2), old and ours alternating round by round. Memory is the
+these figures (and the ProxylessNAS overhead share) pool several rounds, each a new
+process with its own seed, old and ours alternating round by round (each section
+gives the rounds and the median of each). Memory is the
 process's peak RSS (`ru_maxrss`) after one step of the larger network, and its growth
 during that step.
 The overhead share is the part of a step spent outside nnabla's `Variable.forward` /
@@ -205,6 +206,22 @@ normalization, also after the pooling candidates (as DARTS' reference code), and
 does not build the `none` candidate in `full` mode (its term is zero). "Ours" is the
 working tree at the commit given in each section.
 """
+
+
+def per_round(record: dict) -> List[str]:
+    """One line per task that ran in rounds: the median of each round, old and ours."""
+    lines = []
+    tasks = dict.fromkeys(key.split("/", 1)[1] for key in record["results"])
+    for task in tasks:
+        parts = {p: record["results"].get(f"{p}/{task}", {}) for p in PACKAGES}
+        if not any("round_medians" in r for r in parts.values()):
+            continue
+        text = "; ".join(f"{p} " + ", ".join(f"{v:.3g}" for v in r["round_medians"])
+                         for p, r in parts.items() if "round_medians" in r)
+        seeds = next(r["seeds"] for r in parts.values() if "seeds" in r)
+        lines.append(f"- {task}, median of each round (seeds {', '.join(map(str, seeds))}): "
+                     f"{text} {next(iter(parts.values())).get('unit', '')}")
+    return lines
 
 
 def append_docs(record: dict, rows: List[dict]) -> None:
@@ -222,7 +239,7 @@ def append_docs(record: dict, rows: List[dict]) -> None:
         f"{record['rounds'] - 1}); load average (1 min) "
         f"{record['load_before']:.2f} before, {record['load_after']:.2f} after; "
         f"{record['minutes']:.0f} min in all",
-        f"- Noise: {NOISE_NOTE}", "", markdown(rows), "",
+        *per_round(record), f"- Noise: {NOISE_NOTE}", "", markdown(rows), "",
     ]
     new = not os.path.isfile(DOCS)
     with open(DOCS, "a") as f:

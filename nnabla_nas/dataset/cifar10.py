@@ -62,8 +62,8 @@ def download_file(url: str, path: str, md5: Optional[str] = None) -> None:
     Raises:
         DatasetError: If the download fails or the checksum differs.
     """
-    # Imported here: urllib.request pulls in ssl, http and email (about 2.5 MiB
-    # and 14 ms), which a search on data already on disk never needs.
+    # Imported here: urllib.request pulls in ssl, http and email, which a search
+    # on data already on disk never needs.
     import urllib.error
     import urllib.request
 

@@ -39,7 +39,7 @@ from .data import (DatasetError, _loader_seeds, check_split_options, split_for_l
                    stratified_split)
 from .registry import DATASETS
 
-if TYPE_CHECKING:  # imported when loaders are made: it loads PIL (about 2.7 MiB)
+if TYPE_CHECKING:  # imported when loaders are made, as it loads PIL
     from .file_loader import FileDataLoader
 
 #: ImageNet channel statistics on the 0..1 scale (the usual torchvision values).
