@@ -85,6 +85,10 @@ ROWS = [
 ]
 
 
+#: Decimals shown per unit.
+DIGITS = {"s": 2, "ms": 1, "MiB": 0, "%": 1}
+
+
 def fmt(result: Optional[dict], figure: str = "median") -> str:
     """``median [min-max] unit`` of a worker result (a single value for memory)."""
     if not result:
@@ -92,7 +96,7 @@ def fmt(result: Optional[dict], figure: str = "median") -> str:
     if "error" in result:
         return "failed"
     unit = result["unit"]
-    digits = {"s": 2, "ms": 1, "MiB": 0, "%": 1}[unit]
+    digits = DIGITS[unit]
     if figure != "median" or result["min"] == result["max"]:
         return f"{result[figure]:.{digits}f} {unit}"
     return (f"{result['median']:.{digits}f} [{result['min']:.{digits}f}-"
@@ -216,11 +220,13 @@ def per_round(record: dict) -> List[str]:
         parts = {p: record["results"].get(f"{p}/{task}", {}) for p in PACKAGES}
         if not any("round_medians" in r for r in parts.values()):
             continue
-        text = "; ".join(f"{p} " + ", ".join(f"{v:.3g}" for v in r["round_medians"])
+        pooled = [r for r in parts.values() if "round_medians" in r]
+        unit = pooled[0]["unit"]
+        text = "; ".join(f"{p} " + ", ".join(f"{v:.{DIGITS[unit] + 1}f}"
+                                             for v in r["round_medians"])
                          for p, r in parts.items() if "round_medians" in r)
-        seeds = next(r["seeds"] for r in parts.values() if "seeds" in r)
-        lines.append(f"- {task}, median of each round (seeds {', '.join(map(str, seeds))}): "
-                     f"{text} {next(iter(parts.values())).get('unit', '')}")
+        lines.append(f"- {task}, median of each round (seeds "
+                     f"{', '.join(map(str, pooled[0]['seeds']))}): {text} {unit}")
     return lines
 
 
