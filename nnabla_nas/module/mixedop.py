@@ -46,7 +46,12 @@ def draw(rng: np.random.RandomState, p: Sequence[float]) -> int:
     same algorithm and random numbers: inverse CDF of one ``random_sample``; the
     cumulative sum is sequential in float64 as numpy's), without its argument
     checks, which cost more than the draw."""
-    return bisect.bisect_right(_cdf(p), rng.random_sample())
+    return _search(_cdf(p), rng)
+
+
+def _search(cdf: Sequence[float], rng: np.random.RandomState) -> int:
+    # The inverse-CDF step of draw(), for a CDF computed beforehand.
+    return bisect.bisect_right(cdf, rng.random_sample())
 
 
 def _cdf(p: Sequence[float]) -> List[float]:
@@ -196,7 +201,7 @@ class MixedOp(Module):
             if fixed is not None:
                 fixed.update(p=p, cdf=cdf)
         if mode == "sample":
-            index = bisect.bisect_right(cdf, self.rng.random_sample())  # = draw(rng, p)
+            index = _search(cdf, self.rng)  # = draw(self.rng, p)
         else:
             index = p.index(max(p))  # the first maximum, as numpy.argmax
         state["_active"] = index
