@@ -9,7 +9,7 @@ FIND_PYTHON := for p in python python3.10 python3.9 python3.8; do \
 
 .PHONY: test test-fast run run-pnas docs wheel clean venv bench
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: pyproject.toml
 	@py=$$($(FIND_PYTHON)); \
 	if [ -z "$$py" ]; then echo "error: no Python 3.8-3.10 found (nnabla has no wheels for others); install python3.10 (e.g. 'pyenv install 3.10') and retry" >&2; exit 1; fi; \
 	echo "using $$py ($$($$py --version 2>&1))"; \

@@ -29,7 +29,8 @@ def per_call():
         F.relu(F.convolution(x, w))
     return (time.perf_counter() - start) / 6000 * 1e6
 before = per_call()
-import nnabla_nas.module  # installs the import shortcuts
+from nnabla_nas.utils import import_cache
+import_cache.install()  # as set_context() does when a run starts
 print(f"{before:.1f} {per_call():.1f}")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -42,7 +43,8 @@ def mixing() -> None:
     """``w * y`` (broadcast multiply) against the (1,1)x(1,size) affine MixedOp uses."""
     import nnabla as nn
     import nnabla.functions as F
-    import nnabla_nas.module  # noqa: F401
+    from nnabla_nas.utils import import_cache
+    import_cache.install()
     y = nn.Variable.from_numpy_array(np.random.randn(8, 8, 32, 32).astype(np.float32))
     y.need_grad = True
     w = nn.Variable.from_numpy_array(np.full((1, 1, 1, 1), 0.3, np.float32))

@@ -39,12 +39,13 @@ def paper_searcher(model, algorithm, recompute=None):
     x = rng.randint(0, 255, (64, 32, 32, 3)).astype(np.uint8)
     y = rng.randint(0, 10, 64)
     data = {split: DataLoader(x, y, 16, shuffle=True) for split in ("train", "valid")}
-    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, n_iter=10,
+    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16,
                  output_path="/tmp/micro_searcher", quiet=True, recompute=recompute)
     opts = {"train": Optimizer(name="Momentum", lr=0.025, momentum=0.9),
             "valid": Optimizer(name="Adam", lr=3e-4)}
-    runner = DartsSearcher if algorithm == "darts" else ProxylessNasSearcher
-    return runner(model, opts, data, hp)
+    if algorithm == "darts":
+        return DartsSearcher(model, opts, data, hp)
+    return ProxylessNasSearcher(model, opts, data, hp, n_iter=10)
 """
 
 

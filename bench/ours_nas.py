@@ -20,6 +20,9 @@ from nnabla_nas.contrib import darts, pnas
 from nnabla_nas.dataset import DataLoader
 from nnabla_nas.optimizer import Optimizer
 from nnabla_nas.runner import DartsSearcher, Hparams, ProxylessNasSearcher
+from nnabla_nas.utils.context import set_context
+
+set_context("cpu")  # as main.py does: the CPU context and the import shortcuts
 
 
 def loaders(batch_size: int, count: int = 256) -> dict:
@@ -39,9 +42,10 @@ class OursDriver(harness.Driver):
     def _searcher(cls, model, algorithm: str, batch_size: int):
         optimizers = {k: Optimizer(**v) for k, v in harness.OPTIMIZERS[algorithm].items()}
         hparams = Hparams(epoch=1, batch_size_train=batch_size, batch_size_valid=batch_size,
-                          n_iter=harness.N_ITER, baseline_decay=0.9, seed=0, quiet=True,
-                          output_path=harness.scratch_folder())
-        return cls(model, optimizers, loaders(batch_size), hparams)
+                          seed=0, quiet=True, output_path=harness.scratch_folder())
+        options = ({"n_iter": harness.N_ITER, "baseline_decay": 0.9}
+                   if cls is ProxylessNasSearcher else {})
+        return cls(model, optimizers, loaders(batch_size), hparams, **options)
 
     def darts_step(self, init_channels, num_cells, batch_size):
         model = darts.SearchNet(harness.IN_CHANNELS, init_channels, num_cells,

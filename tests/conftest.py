@@ -6,6 +6,12 @@ import nnabla as nn
 import numpy as np
 import pytest
 
+from nnabla_nas.utils import import_cache
+
+# What set_context() does when a run starts: the tests build graphs as runs do
+# (tests/utils/test_import_cache.py checks the results equal plain nnabla's).
+import_cache.install()
+
 SHARED_DATA = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..",
                                             "shared", "data", "natural10_dev.npz"))
 

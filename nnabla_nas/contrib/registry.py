@@ -7,7 +7,4 @@ picks which one it builds.
 from ..utils.registry import Registry
 from .classification import darts, mobilenet, pnas
 
-SPACES = Registry("network")
-SPACES.register("darts")(darts)
-SPACES.register("pnas")(pnas)
-SPACES.register("mobilenet")(mobilenet)
+SPACES = Registry("network", {"darts": darts, "pnas": pnas, "mobilenet": mobilenet})

@@ -3,7 +3,6 @@
 Import as ``from nnabla_nas import module as Mo``.
 """
 
-from ..utils import import_cache
 from .activation import LeakyReLU, ReLU, ReLU6
 from .batchnorm import BatchNormalization
 from .container import ModuleList, ParameterList, Sequential
@@ -18,8 +17,6 @@ from .operation import Lambda
 from .parameter import Parameter
 from .pooling import AvgPool, GlobalAvgPool, MaxPool
 from .zero import Zero
-
-import_cache.install()  # makes every nnabla.functions call about 2.5x cheaper
 
 __all__ = [
     "AvgPool", "BatchNormalization", "Conv", "Dropout", "DwConv", "GlobalAvgPool",

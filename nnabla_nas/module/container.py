@@ -10,6 +10,7 @@ from .parameter import Parameter
 class _List(Module):
     """A list whose items are registered under their index ("0", "1", ...)."""
 
+    is_container = True
     _item_type = object
     _store = ""
 

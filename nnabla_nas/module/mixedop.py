@@ -146,6 +146,36 @@ class MixedOp(Module):
         self._active = None
 
     @property
+    def ops(self) -> ModuleList:
+        """The candidate operators, in index order."""
+        return self._ops
+
+    @property
+    def alpha(self) -> Parameter:
+        """The architecture weights, shape ``(len(ops), 1, 1, 1, 1)`` (possibly
+        shared with other MixedOps)."""
+        return self._alpha
+
+    def path_children(self):
+        """The operators the last call built: all of them in ``full`` mode, the
+        chosen one in ``sample``/``max`` mode, none before any call.
+
+        Raises:
+            ValueError: In ``sample``/``max`` mode without a chosen operator
+                (the mode changed since the last call).
+        """
+        if not self.input_shapes:
+            return []
+        if self.mode == "full":
+            return [(f"_ops/{k}", op) for k, op in enumerate(self._ops)]
+        index = self.__dict__.get("_active")
+        if index is None:
+            raise ValueError(f"a MixedOp ({self.extra_repr()}) is in '{self.mode}' mode but "
+                             f"has not been called since its mode changed; build the graph "
+                             f"before estimating")
+        return [(f"_ops/{index}", self._ops[index])]
+
+    @property
     def active_index(self) -> Optional[int]:
         """Index of the operator built by the last ``sample``/``max`` call."""
         return self._active
@@ -191,7 +221,11 @@ class MixedOp(Module):
         if mode not in MODES:
             raise ValueError(f"MixedOp mode must be one of {', '.join(MODES)}, "
                              f"got '{mode}'")
-        state = self.__dict__  # plain attributes: skip Module.__setattr__ on this hot path
+        # Plain attributes written through __dict__: Module.__setattr__ (two dict
+        # pops and type checks per write) on this hot path costs more than the
+        # draw; none of them is a Module or Parameter, so nothing is registered
+        # either way (tests/module/test_mixedop.py: test_hot_path_writes_*).
+        state = self.__dict__
         fixed = state.get("_fixed")  # see fixed_alphas()
         if fixed:
             p, cdf = fixed["p"], fixed["cdf"]
@@ -209,6 +243,7 @@ class MixedOp(Module):
         ops = list(self._ops.modules.values())
         # The module flag hides a whole operator from get_parameters(grad_only=True);
         # setting it on the operators themselves (not their subtrees) keeps this O(K).
+        # (op.need_grad = ... is the same write through the property.)
         for k, op in enumerate(ops):
             op.__dict__["_need_grad"] = k == index
         if fixed is None:

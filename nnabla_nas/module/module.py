@@ -2,12 +2,12 @@
 
 One invariant, PyTorch style: every Module keeps two ordered dicts, its
 immediate submodules and its immediate parameters, filled by ``__setattr__``.
-Everything else (traversal, parameter collection, save/load) is built on the
-single traversal helper :meth:`Module.get_modules`.
+Everything else (parameter collection, ``apply``, save/load, the estimators'
+active path) is built on the single traversal :meth:`Module.get_modules`.
 """
 
 from collections import OrderedDict
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, Optional, Tuple
 
 import nnabla as nn
 import numpy as np
@@ -22,6 +22,10 @@ class Module:
     its inputs in :attr:`input_shapes` and returns ``call(*inputs)``.
     Subclasses need not call ``super().__init__()``.
     """
+
+    #: Whether this module only holds items for its owner and is never called
+    #: itself (:class:`~nnabla_nas.module.ModuleList`, ``ParameterList``).
+    is_container = False
 
     # -- registration -------------------------------------------------------
     @property
@@ -101,22 +105,41 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement call()")
 
     # -- traversal -------------------------------------------------------------
-    def get_modules(self, prefix: str = "", memo: Optional[set] = None
-                    ) -> Iterator[Tuple[str, "Module"]]:
-        """Yields ``(name, module)`` for self and every descendant, once each.
+    def get_modules(self, prefix: str = "", prune: Optional[Callable[["Module"], bool]] = None,
+                    path: bool = False) -> Iterator[Tuple[str, "Module"]]:
+        """Yields ``(name, module)`` for self and every descendant, once each,
+        depth first in registration order: the one traversal of the tree, behind
+        :meth:`get_parameters`, :meth:`apply` and the estimators' active path.
 
         Args:
             prefix: Name given to self; children are named ``prefix/child``.
-            memo: Ids of modules already yielded (internal).
+            prune: Called on each module before it is yielded; when it returns
+                True, neither the module nor its subtree is visited.
+            path: Follow :meth:`path_children` instead of every submodule: only
+                the path the last graph build ran (a
+                :class:`~nnabla_nas.module.MixedOp` in ``sample`` or ``max`` mode
+                leads only to the operator it built).
         """
-        memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
-        yield prefix, self
-        for name, module in self.modules.items():
-            child = f"{prefix}/{name}" if prefix else name
-            yield from module.get_modules(prefix=child, memo=memo)
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen or (prune is not None and prune(module)):
+                continue
+            seen.add(id(module))
+            yield name, module
+            try:
+                children = module.path_children() if path else module.modules.items()
+            except ValueError as err:  # name the module
+                raise ValueError(f"'{name or type(module).__name__}': {err}") from None
+            for child, sub in reversed(list(children)):
+                stack.append((f"{name}/{child}" if name else child, sub))
+
+    def path_children(self) -> Iterable[Tuple[str, "Module"]]:
+        """``(name, submodule)`` pairs that the last graph build may have run
+        through (all submodules; a :class:`~nnabla_nas.module.MixedOp` narrows
+        them to its chosen operator)."""
+        return self.modules.items()
 
     def get_parameters(self, grad_only: bool = False) -> "OrderedDict[str, Parameter]":
         """All parameters of the tree, keyed ``"a/b/_W"``.
@@ -130,22 +153,14 @@ class Module:
         """
         params = OrderedDict()
         seen = set()
-        self._collect_parameters("", grad_only, params, seen, set())
+        prune = (lambda m: not m.need_grad) if grad_only else None
+        for prefix, module in self.get_modules(prune=prune):
+            for pname, p in module.parameters.items():
+                if id(p) in seen or (grad_only and not p.need_grad):
+                    continue
+                seen.add(id(p))
+                params[f"{prefix}/{pname}" if prefix else pname] = p
         return params
-
-    def _collect_parameters(self, prefix: str, grad_only: bool, params: "OrderedDict",
-                            seen: set, visited: set) -> None:
-        if id(self) in visited or (grad_only and not self.need_grad):
-            return
-        visited.add(id(self))
-        for pname, p in self.parameters.items():
-            if id(p) in seen or (grad_only and not p.need_grad):
-                continue
-            seen.add(id(p))
-            params[f"{prefix}/{pname}" if prefix else pname] = p
-        for name, module in self.modules.items():
-            child = f"{prefix}/{name}" if prefix else name
-            module._collect_parameters(child, grad_only, params, seen, visited)
 
     def apply(self, **attrs) -> "Module":
         """Sets attributes on self and every submodule; returns self.

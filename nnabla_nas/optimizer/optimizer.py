@@ -44,10 +44,13 @@ class Optimizer:
                  max_iter: int = 1, path: str = "optimizer", **kwargs):
         solver_cls = SOLVERS.get(name, f"{path}.name")
         kwargs = dict(kwargs)
-        # nnabla's Adam-family solvers call the learning rate `alpha`.
+        # nnabla's Adam-family solvers call the learning rate `alpha`, Lamb `eta`.
         solver_keys = accepted_keys(solver_cls)
-        if "lr" in kwargs and "lr" not in solver_keys and "alpha" in solver_keys:
-            kwargs["alpha"] = kwargs.pop("lr")
+        if "lr" in kwargs and "lr" not in solver_keys:
+            for alias in ("alpha", "eta"):
+                if alias in solver_keys:
+                    kwargs[alias] = kwargs.pop("lr")
+                    break
         check_kwargs(solver_cls, kwargs, path)
         self._solver = solver_cls(**kwargs)
         self.name = name

@@ -1,6 +1,6 @@
 """Runners: the searchers (DARTS, ProxylessNAS) and the trainer."""
 
-from ..utils.cli.hparams import Hparams
+from .hparams import Hparams
 from .registry import RUNNERS
 from .runner import Runner
 from .searcher import DartsSearcher, ProxylessNasSearcher, Searcher

@@ -1,8 +1,9 @@
 """`Runner`: the base of the searchers and the trainer.
 
-It owns what every algorithm shares: building (and caching) graphs, one
-gradient-accumulating step, evaluation, reporting and checkpoints. The
-algorithms in ``searcher/`` and ``trainer/`` only write their loop.
+It owns what every algorithm shares: the epoch loop (resume, progress bar,
+per-epoch reporting, checkpoints), building (and caching) graphs, one
+gradient-accumulating step and evaluation. The algorithms in ``searcher/``
+and ``trainer/`` write only their per-batch steps and what an epoch reports.
 """
 
 import contextlib
@@ -16,10 +17,12 @@ import nnabla as nn
 import numpy as np
 
 from ..optimizer import Optimizer
-from ..utils.cli.hparams import Hparams
+from ..utils.io import remove_stale_temporaries, write_text_atomic
+from ..utils.registry import accepted_keys
 from ..utils.reporter import Reporter
 from . import checkpoint
 from .graph import Graph, build_graph
+from .hparams import Hparams
 
 
 class NonFiniteError(RuntimeError):
@@ -75,8 +78,21 @@ def frozen(params: Iterable[nn.Variable]):
             p.need_grad = flag
 
 
+def steps_per_epoch(size: int, batch_size: int) -> int:
+    """Updates per epoch so that each of ``size`` samples is used once."""
+    return max(1, -(-size // batch_size))
+
+
 class Runner:
     """Base class of :class:`Searcher` and :class:`Trainer`.
+
+    :meth:`run` is the epoch loop every algorithm shares: it resumes from the
+    output folder's checkpoint, runs :meth:`train_step` once per step with a
+    progress bar, and ends each epoch with :meth:`end_epoch` (the algorithm's
+    report), the learning curves and a checkpoint; then :meth:`finish`.
+    Subclasses implement :meth:`train_step`, :meth:`end_epoch` and
+    :meth:`finish`, and may override :meth:`begin_epoch` and
+    :attr:`total_epochs`.
 
     Args:
         model: A :class:`~nnabla_nas.contrib.model.Model`.
@@ -106,6 +122,85 @@ class Runner:
         self._graphs: Dict[tuple, Graph] = {}
         self._stop_signal: Optional[int] = None
         self.new_epoch()
+
+    @classmethod
+    def options(cls) -> Dict[str, object]:
+        """The algorithm's own constructor arguments (beyond :class:`Runner`'s),
+        name -> default: the config gives them in its ``hparams`` section
+        (``regularizer`` comes from ``optimizer.regularizer``)."""
+        base = accepted_keys(Runner)
+        return {k: p.default for k, p in accepted_keys(cls).items() if k not in base}
+
+    @classmethod
+    def check_options(cls, options: Dict[str, object], path: str = "hparams") -> None:
+        """Range checks of :meth:`options` values beyond their types (none by
+        default); raises :class:`~nnabla_nas.utils.registry.ConfigError`."""
+
+    # -- the epoch loop ----------------------------------------------------------
+    @property
+    def total_epochs(self) -> int:
+        """Epochs of the whole run."""
+        return self.args.epoch
+
+    def run(self) -> Dict[str, object]:
+        """Runs (or resumes) the algorithm; returns the summary of :meth:`finish`."""
+        total = self.total_epochs
+        if self.resume():
+            self.reporter.info(f"resuming from {self.output_path} after epoch "
+                               f"{self.epoch}/{total}" +
+                               (f", step {self.step}" if self.step else ""))
+        if self.epoch >= total:
+            # A kill between the last checkpoint and the final files leaves them
+            # missing: finish() writes them again from the checkpointed state.
+            self.reporter.info(f"this run finished already ({total} epochs in "
+                               f"{self.output_path}); writing its final files")
+            return self.finish()
+        self.reporter.truncate_metrics(self.epoch + 1)
+        self.reporter.info(f"{type(self).__name__}: {self.model.summary()}")
+        steps = self.steps_per_epoch()
+        for epoch in range(self.epoch, total):
+            phase = self.begin_epoch(epoch)
+            started = time.time() - self.seconds
+            bar = self.reporter.progress(steps, f"{phase} {epoch + 1}/{total}")
+            bar.update(self.step)
+            for step in range(self.step, steps):
+                self.train_step(phase)
+                bar.update()
+                if (step + 1) % self.args.print_frequency == 0 or step + 1 == steps:
+                    bar.set_postfix(self.postfix())
+                self.after_step(step + 1, time.time() - started)
+            bar.close()
+            self.end_epoch(phase, started)
+            self.reporter.draw_curves()
+            self.new_epoch()
+            self.save_checkpoint()
+        return self.finish()
+
+    def begin_epoch(self, epoch: int) -> str:
+        """Prepares epoch ``epoch`` (0-based); returns its phase name."""
+        return "train"
+
+    def train_step(self, phase: str) -> None:
+        """One step of ``phase``: the algorithm's updates on the next batch(es),
+        recorded in :attr:`meters`."""
+        raise NotImplementedError
+
+    def end_epoch(self, phase: str, started: float) -> None:
+        """Counts the epoch done (:attr:`epoch`) and reports it; ``started`` is
+        its start time (:func:`time.time`, resumed steps included)."""
+        raise NotImplementedError
+
+    def finish(self) -> Dict[str, object]:
+        """Writes the run's final files; returns its summary."""
+        raise NotImplementedError
+
+    def postfix(self) -> Dict[str, str]:
+        """The progress bar's running figures."""
+        train, valid = self.meters["train"].mean(), self.meters["valid"]
+        post = {"loss": f"{train['loss']:.3f}", "err": f"{train['error']:.3f}"}
+        if valid:
+            post["arch_err"] = f"{valid.mean()['error']:.3f}"
+        return post
 
     # -- progress inside an epoch -----------------------------------------------
     def new_epoch(self) -> None:
@@ -151,12 +246,6 @@ class Runner:
         if self._reporter is not None:
             self._reporter.close()
             self._reporter = None
-
-    @classmethod
-    def config_kwargs(cls, config) -> dict:
-        """Extra constructor arguments this algorithm takes from a validated
-        :class:`~nnabla_nas.utils.cli.config.RunConfig` (none by default)."""
-        return {}
 
     # -- the model's structure (fixed while a runner uses it) --------------------
     @cached_property
@@ -254,10 +343,17 @@ class Runner:
                                  f"{self.step + 1}; the last good checkpoint is kept in "
                                  f"{self.output_path}")
 
+    def check_arch_finite(self) -> None:
+        """Raises :class:`NonFiniteError` naming the first architecture weight
+        that is not finite."""
+        for name, alpha in self.arch_parameters.items():
+            if not np.all(np.isfinite(alpha.d)):
+                self.check_finite(float("nan"), f"architecture weight '{name}'")
+
     def steps_per_epoch(self, split: str = "train", batch_size: Optional[int] = None) -> int:
         """Updates per epoch so that every image of ``split`` is used once."""
-        batch_size = batch_size or self.args.batch_size_train
-        return max(1, -(-self.dataloader[split].size // batch_size))
+        return steps_per_epoch(self.dataloader[split].size,
+                               batch_size or self.args.batch_size_train)
 
     def optimizer_parameters(self, name: str) -> Dict[str, nn.Variable]:
         """Every parameter optimizer ``name`` may update (arch ones for ``valid``)."""
@@ -285,7 +381,6 @@ class Runner:
     def resume(self) -> bool:
         """Loads the checkpoint in the output folder if there is one (after
         removing temporary files a killed run left behind)."""
-        from ..utils.io import remove_stale_temporaries
         removed = remove_stale_temporaries(self.output_path)
         if removed:
             self.reporter.info(f"removed {removed} temporary file(s) of an interrupted write")
@@ -293,13 +388,4 @@ class Runner:
 
     def write_json(self, name: str, data: dict) -> None:
         """Writes ``name`` in the output folder atomically."""
-        from ..utils.io import write_text_atomic
         write_text_atomic(os.path.join(self.output_path, name), json.dumps(data, indent=2) + "\n")
-
-    def run(self) -> dict:
-        """Runs the algorithm; returns a summary dict."""
-        raise NotImplementedError
-
-    @staticmethod
-    def now() -> float:
-        return time.time()

@@ -22,16 +22,20 @@ def suggest(name: str, choices: Iterable[str]) -> str:
 
 
 class Registry:
-    """Name -> callable, filled by the :meth:`register` decorator.
+    """Name -> callable, filled by the :meth:`register` decorator or given as
+    an explicit mapping: the one way every registry of the package is filled.
 
     Args:
         kind: What is registered (``"dataset"``, ``"network"``...), used in
             error messages.
+        items: Name -> callable to register at once (an explicit list).
     """
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, items: Optional[Dict[str, Callable]] = None):
         self.kind = kind
         self._items: Dict[str, Callable] = {}
+        for name, obj in (items or {}).items():
+            self.register(name)(obj)
 
     def register(self, name: Optional[str] = None) -> Callable[[Callable], Callable]:
         """Decorator registering a callable under ``name`` (default its ``__name__``)."""

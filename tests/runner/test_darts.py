@@ -12,7 +12,7 @@ from nnabla_nas.contrib.classification.base import ClassificationModel
 from nnabla_nas.dataset import DataLoader
 from nnabla_nas.optimizer import Optimizer
 from nnabla_nas.runner import DartsSearcher
-from nnabla_nas.utils.cli.hparams import Hparams
+from nnabla_nas.runner.hparams import Hparams
 
 OPS = ["avg_pool", "max_pool", "zero", "min_pool"]
 

@@ -51,11 +51,11 @@ def onehot_loaders(n=64, seed=0):
 
 
 def searcher(tmp_path, model, seed, n_iter=4, regularizer=None, lr=0.2):
-    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, n_iter=n_iter,
-                 baseline_decay=0.9, seed=seed, output_path=str(tmp_path), quiet=True)
+    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, seed=seed,
+                 output_path=str(tmp_path), quiet=True)
     opts = {"train": Optimizer(name="Sgd", lr=0.1), "valid": Optimizer(name="Adam", lr=lr)}
     return ProxylessNasSearcher(model, opts, onehot_loaders(seed=seed), hp,
-                                regularizer=regularizer)
+                                regularizer=regularizer, n_iter=n_iter, baseline_decay=0.9)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

@@ -4,8 +4,6 @@ References:
     Liu, Simonyan, Yang. DARTS: Differentiable Architecture Search. ICLR 2019.
 """
 
-import numpy as np
-
 from ..registry import RUNNERS
 from ..runner import frozen
 from .search import Searcher
@@ -36,7 +34,5 @@ class DartsSearcher(Searcher):
             optimizer.zero_grad()
             result = self.accumulate(graph, "valid", self.args.accum_valid)
             optimizer.update()
-        for name, alpha in self.arch_parameters.items():
-            if not np.all(np.isfinite(alpha.d)):
-                self.check_finite(float("nan"), f"architecture weight '{name}'")
+        self.check_arch_finite()
         return result

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...module.mixedop import fixed_alphas
 from ...utils.context import release_memory_cache
-from ...utils.registry import ConfigError, check_kwargs
+from ...utils.registry import ConfigError
 from ..registry import RUNNERS
 from .darts import DartsSearcher
 from .score import ScoreSum
@@ -36,12 +36,18 @@ class ProxylessNasSearcher(DartsSearcher):
       (``R = 1 - error`` or ``-loss``; ``c_j`` the estimate of regularizer
       ``j``, ``T_j`` its bound, ``w_j`` its weight), and move ``alpha`` along
       the score-function gradient ``mean_i (r_i - b) grad log p(a_i)`` with a
-      moving-average baseline ``b`` (decay ``hparams.baseline_decay``).
+      moving-average baseline ``b`` (decay ``baseline_decay``).
+
+    The config gives ``reward``, ``n_iter`` and ``baseline_decay`` in its
+    ``hparams`` section and the regularizers in ``optimizer.regularizer``.
 
     Args:
         model, optimizer, dataloader, args: as :class:`Runner`.
         regularizer: Name -> estimator (``LatencyEstimator``, ``MemoryEstimator``).
-        reward: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``).
+        reward: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``) of a
+            sampled architecture on the validation mini-batches.
+        n_iter: Architectures sampled per architecture update.
+        baseline_decay: Decay of the reward's moving-average baseline, in [0, 1).
     """
 
     network_mode = "sample"
@@ -49,29 +55,27 @@ class ProxylessNasSearcher(DartsSearcher):
     recompute_default = False  # one path in memory: nothing to gain
 
     def __init__(self, model, optimizer, dataloader, args, regularizer: Optional[Dict] = None,
-                 reward: str = "accuracy"):
+                 reward: str = "accuracy", n_iter: int = 10, baseline_decay: float = 0.95):
         super().__init__(model, optimizer, dataloader, args)
-        if reward not in REWARDS:
-            raise ConfigError(f"reward: unknown reward '{reward}'; valid: {', '.join(REWARDS)}")
+        self.check_options({"reward": reward, "n_iter": n_iter,
+                            "baseline_decay": baseline_decay}, path="ProxylessNasSearcher")
         self.regularizer = dict(regularizer or {})
         self.reward = reward
+        self.n_iter = int(n_iter)
+        self.baseline_decay = float(baseline_decay)
         self.baseline: Optional[float] = None
         self._estimates = defaultdict(list)
 
-    @staticmethod
-    def check_regularizer(regularizer: dict, path: str) -> None:
-        from ...utils.estimator import ESTIMATORS
-        if not isinstance(regularizer, dict):
-            raise ConfigError(f"{path}: expected an object such as "
-                              f"{{\"LatencyEstimator\": {{\"weight\": 0.1, \"bound\": 5.0}}}}")
-        for name, options in regularizer.items():
-            check_kwargs(ESTIMATORS.get(name, path), options or {}, f"{path}.{name}")
-
     @classmethod
-    def config_kwargs(cls, config) -> dict:
-        from ...utils.estimator import build_estimators
-        return {"regularizer": build_estimators(config.regularizer),
-                "reward": config.hparams.reward}
+    def check_options(cls, options: Dict[str, object], path: str = "hparams") -> None:
+        if "reward" in options and options["reward"] not in REWARDS:
+            raise ConfigError(f"{path}.reward: unknown reward '{options['reward']}'; "
+                              f"valid: {', '.join(REWARDS)}")
+        if "n_iter" in options and int(options["n_iter"]) < 1:
+            raise ConfigError(f"{path}.n_iter: must be at least 1, got {options['n_iter']}")
+        decay = options.get("baseline_decay", 0.0)
+        if not 0 <= decay < 1:
+            raise ConfigError(f"{path}.baseline_decay: must be in [0, 1), got {decay}")
 
     def state(self) -> dict:
         return {**super().state(), "baseline": self.baseline,
@@ -99,7 +103,7 @@ class ProxylessNasSearcher(DartsSearcher):
         arch = self.arch_parameters
         scores = self.score_sum
         with fixed_alphas(scores.owners):  # alpha changes only after the loop
-            drawn = [self._score_path(batches) for _ in range(self.args.n_iter)]
+            drawn = [self._score_path(batches) for _ in range(self.n_iter)]
         rewards, paths, losses, errors = (list(column) for column in zip(*drawn))
         baseline = float(np.mean(rewards)) if self.baseline is None else self.baseline
         optimizer = self.optimizer["valid"]
@@ -108,11 +112,9 @@ class ProxylessNasSearcher(DartsSearcher):
         advantages = np.array([r - baseline for r in rewards])
         scores.assign_grads(np.mean(advantages[:, None] * np.stack(paths), axis=0))
         optimizer.update()
-        decay = self.args.baseline_decay
+        decay = self.baseline_decay
         self.baseline = decay * baseline + (1 - decay) * float(np.mean(rewards))
-        for name, alpha in arch.items():
-            if not np.all(np.isfinite(alpha.d)):
-                self.check_finite(float("nan"), f"architecture weight '{name}'")
+        self.check_arch_finite()
         return float(np.mean(losses)), float(np.mean(errors))
 
     def _score_path(self, batches) -> Tuple[float, np.ndarray, float, float]:
@@ -136,13 +138,15 @@ class ProxylessNasSearcher(DartsSearcher):
             reward *= estimator.factor(self.model)
         return reward, score, loss, err
 
-    def end_epoch(self, phase, train, valid, seconds) -> None:
+    def epoch_extra(self) -> str:
+        """The epoch's mean hardware estimates of the sampled architectures (also
+        logged); starts the next epoch's means."""
         estimates = {k: float(np.mean(v)) for k, v in self._estimates.items() if v}
         self._estimates.clear()
-        if estimates:
-            text = " ".join(f"{k}={v:.4g}{getattr(self.regularizer[k], 'unit', '')}"
-                            for k, v in estimates.items())
-            self.reporter.info(f"epoch {self.epoch} mean estimates of sampled architectures: "
-                               f"{text}")
-            self.epoch_extra = text
-        super().end_epoch(phase, train, valid, seconds)
+        if not estimates:
+            return ""
+        text = " ".join(f"{k}={v:.4g}{getattr(self.regularizer[k], 'unit', '')}"
+                        for k, v in estimates.items())
+        self.reporter.info(f"epoch {self.epoch} mean estimates of sampled architectures: "
+                           f"{text}")
+        return text

@@ -28,8 +28,8 @@ class ScoreSum:
         offsets = np.cumsum([0] + [alpha.size for alpha in arch.values()])
         self.size = int(offsets[-1])
         start = {id(alpha): int(o) for alpha, o in zip(arch.values(), offsets)}
-        self.owners = [m for m in mixed_ops if id(m._alpha) in start]
-        self.places = [start[id(m._alpha)] + np.arange(m._alpha.size) for m in self.owners]
+        self.owners = [m for m in mixed_ops if id(m.alpha) in start]
+        self.places = [start[id(m.alpha)] + np.arange(m.alpha.size) for m in self.owners]
         self.all_places = (np.concatenate(self.places) if self.places
                            else np.zeros(0, dtype=np.int64))
 

@@ -2,26 +2,30 @@
 
 A search network holds every candidate operator, but a sampled (or argmax)
 architecture runs only some of them. Hardware estimators must look at those
-alone. A :class:`~nnabla_nas.module.MixedOp` in ``sample``/``max`` mode
-remembers the operator it built last (:attr:`MixedOp.active_index`); every
-module records the shapes of its last inputs (:attr:`Module.input_shapes`).
+alone. The walk is the module tree's own
+(``Module.get_modules(path=True)``): a
+:class:`~nnabla_nas.module.MixedOp` leads only to the operator it built last,
+and every module records the shapes of its last inputs
+(``Module.input_shapes``). Nothing here imports the module package: the
+estimators take any tree with that interface.
 """
 
 from typing import Iterator, List, Tuple
 
-from ...module import MixedOp, Module
+#: A :class:`~nnabla_nas.module.Module` (the estimators only call its methods).
+Network = object
 
 
-def active_modules(model: Module, prefix: str = "") -> Iterator[Tuple[str, Module]]:
+def active_modules(model: Network, prefix: str = "") -> Iterator[Tuple[str, Network]]:
     """Yields ``(name, module)`` for every module of the active path, once each.
 
-    The walk starts at ``model`` and follows :attr:`Module.modules`, except
-    that a :class:`MixedOp` in ``sample`` or ``max`` mode leads only to
-    ``_ops[active_index]`` (in ``full`` mode, to all of its operators) and a
-    MixedOp never called leads nowhere.
-    Modules never called (empty :attr:`Module.input_shapes`) are skipped, but
-    their children are still visited: containers such as
-    :class:`~nnabla_nas.module.ModuleList` are never called themselves.
+    The walk starts at ``model`` and follows each module's ``path_children()``:
+    a :class:`~nnabla_nas.module.MixedOp` in ``sample`` or ``max`` mode leads
+    only to its active operator (in ``full`` mode, to all of them) and a
+    MixedOp never called leads nowhere. Modules never called (empty
+    ``input_shapes``) are skipped, but their children are still visited:
+    containers such as :class:`~nnabla_nas.module.ModuleList` are never called
+    themselves.
 
     Args:
         model: Root of the tree, after at least one graph build.
@@ -31,42 +35,18 @@ def active_modules(model: Module, prefix: str = "") -> Iterator[Tuple[str, Modul
         ValueError: If a called MixedOp is in ``sample``/``max`` mode but has
             no active operator (its mode changed since its last call).
     """
-    seen = set()
-    stack = [(prefix, model)]
-    while stack:
-        name, module = stack.pop()
-        if id(module) in seen:
-            continue
-        seen.add(id(module))
+    for name, module in model.get_modules(prefix, path=True):
         if module.input_shapes:
             yield name, module
-        children = list(module.modules.items())
-        if isinstance(module, MixedOp):
-            children = _active_ops(name, module)
-        for child, sub in reversed(children):
-            stack.append((f"{name}/{child}" if name else child, sub))
 
 
-def _active_ops(name: str, op: MixedOp) -> List[Tuple[str, Module]]:
-    """The ``(child name, operator)`` pairs of ``op`` that its last call ran."""
-    if not op.input_shapes:
-        return []  # never called: none of its operators is on the path
-    if op.mode == "full":
-        return [(f"_ops/{k}", m) for k, m in enumerate(op._ops)]
-    if op.active_index is None:
-        raise ValueError(f"MixedOp '{name or type(op).__name__}' is in '{op.mode}' mode but "
-                         f"has not been called since its mode changed; build the graph "
-                         f"before estimating")
-    return [(f"_ops/{op.active_index}", op._ops[op.active_index])]
-
-
-def active_leaves(model: Module) -> List[Tuple[str, Module]]:
+def active_leaves(model: Network) -> List[Tuple[str, Network]]:
     """``(name, layer)`` for the leaves (modules without submodules) of
     :func:`active_modules`, in graph-definition order."""
     return [(name, m) for name, m in active_modules(model) if not m.modules]
 
 
-def active_layers(model: Module) -> List[Module]:
+def active_layers(model: Network) -> List[Network]:
     """The leaf modules on the active path of the last graph build.
 
     Parameter-free leaves (ReLU, pooling, ...) are included: they cost time

@@ -7,7 +7,7 @@ References:
     Neural Architecture Search for Mobile. CVPR 2019.
 """
 
-from ...module import Module
+from .active import Network
 
 
 class Estimator:
@@ -37,11 +37,11 @@ class Estimator:
     #: Unit of :meth:`predict` and :attr:`bound`; set by subclasses.
     unit = ""
 
-    def predict(self, model: Module) -> float:
+    def predict(self, model: Network) -> float:
         """The cost of the active path of ``model`` (after a graph build), in :attr:`unit`."""
         raise NotImplementedError(f"{type(self).__name__} does not implement predict()")
 
-    def factor(self, model: Module) -> float:
+    def factor(self, model: Network) -> float:
         """The ProxylessNAS / MnasNet reward factor ``min(1, T / c) ** w``.
 
         ``c`` is :meth:`predict`, ``T`` the :attr:`bound` and ``w`` the

@@ -7,9 +7,8 @@ References:
 
 from typing import Dict, Optional
 
-from ...module import Module
 from . import table as T
-from .active import active_leaves
+from .active import Network, active_leaves
 from .estimator import Estimator
 from .profile import profile_layer
 from .registry import ESTIMATORS
@@ -85,7 +84,7 @@ class LatencyEstimator(Estimator):
             return next(iter(self._table_contexts))
         return T.context_string()
 
-    def predict(self, model: Module) -> float:
+    def predict(self, model: Network) -> float:
         """Latency of the active path of ``model``'s last graph build, in :attr:`unit`.
 
         Raises:
@@ -97,7 +96,7 @@ class LatencyEstimator(Estimator):
                     for name, layer in active_leaves(model))
         return total / T.TIME_UNITS[self.unit]
 
-    def layer_latency(self, layer: Module, context: Optional[str] = None,
+    def layer_latency(self, layer: Network, context: Optional[str] = None,
                       name: str = "") -> float:
         """Latency of one layer as last called, in seconds (measured on a cache miss).
 
@@ -112,7 +111,7 @@ class LatencyEstimator(Estimator):
             self.latencies[key] = self._measure(layer, key, name)
         return self.latencies[key]
 
-    def _measure(self, layer: Module, key: T.LayerKey, name: str) -> float:
+    def _measure(self, layer: Network, key: T.LayerKey, name: str) -> float:
         current = T.context_string()
         if key[0] != current:
             raise RuntimeError(

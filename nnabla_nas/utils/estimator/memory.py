@@ -2,8 +2,7 @@
 
 from typing import Iterator
 
-from ...module import Module, Parameter, ParameterList
-from .active import active_modules
+from .active import Network, active_modules
 from .estimator import Estimator
 from .registry import ESTIMATORS
 
@@ -20,8 +19,9 @@ class MemoryEstimator(Estimator):
     once, even when modules share it, at :attr:`bytes_per_value` bytes per
     element. Batch-norm running statistics count (inference needs them);
     architecture parameters (``alpha``, tagged ``is_arch``) do not. A
-    :class:`~nnabla_nas.module.ParameterList` is never called itself; its
-    parameters count when its owner is on the path.
+    parameter container that is never called itself (a
+    :class:`~nnabla_nas.module.ParameterList`) counts when its owner is on the
+    path.
 
     Args:
         weight: Exponent of the reward factor (see :meth:`Estimator.factor`).
@@ -42,7 +42,7 @@ class MemoryEstimator(Estimator):
                              f"{', '.join(MEMORY_UNITS)}")
         self.unit = unit
 
-    def count(self, model: Module) -> int:
+    def count(self, model: Network) -> int:
         """Number of parameter elements on the active path of ``model``."""
         seen, total = set(), 0
         for p in _active_parameters(model):
@@ -51,14 +51,14 @@ class MemoryEstimator(Estimator):
                 total += p.size
         return total
 
-    def predict(self, model: Module) -> float:
+    def predict(self, model: Network) -> float:
         """Parameter memory of the active path of ``model``'s last build, in :attr:`unit`."""
         return self.count(model) * self.bytes_per_value / MEMORY_UNITS[self.unit]
 
 
-def _active_parameters(model: Module) -> Iterator[Parameter]:
+def _active_parameters(model: Network) -> Iterator:
     for _, module in active_modules(model):
         yield from module.parameters.values()
         for child in module.modules.values():
-            if isinstance(child, ParameterList):
+            if child.is_container:  # a ParameterList: its owner uses its items
                 yield from child.parameters.values()

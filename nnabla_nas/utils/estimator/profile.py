@@ -10,7 +10,7 @@ import nnabla.functions as F
 import numpy as np
 from nnabla.ext_utils import import_extension_module
 
-from ...module import Module
+from .active import Network
 from .table import with_batch
 
 
@@ -33,7 +33,7 @@ def device_synchronizer(ctx=None) -> Callable[[], None]:
 
 
 @contextlib.contextmanager
-def inference_call(layer: Module) -> Iterator[None]:
+def inference_call(layer: Network) -> Iterator[None]:
     """Puts ``layer`` in inference mode, restoring its mode and recorded
     :attr:`Module.input_shapes` on exit (batch-norm statistics stay untouched)."""
     training, shapes = layer.training, list(layer.input_shapes)
@@ -45,7 +45,7 @@ def inference_call(layer: Module) -> Iterator[None]:
         layer.input_shapes = shapes
 
 
-def profile_layer(layer: Module, n_run: int = 10, warmup: int = 2,
+def profile_layer(layer: Network, n_run: int = 10, warmup: int = 2,
                   name: str = "", batch_size: Optional[int] = None) -> Optional[float]:
     """Median forward time of ``layer`` on the shapes of its last inputs.
 

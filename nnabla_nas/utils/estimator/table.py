@@ -30,8 +30,8 @@ from typing import Dict, Optional, Tuple
 
 import nnabla as nn
 
-from ...module import Module
 from ..io import write_text_atomic
+from .active import Network
 
 FORMAT = "nnabla_nas.latency_table"
 VERSION = 1
@@ -59,7 +59,7 @@ def with_batch(shape, batch_size: Optional[int]) -> Tuple[int, ...]:
     return (int(batch_size),) + shape[1:] if batch_size and shape else shape
 
 
-def layer_key(layer: Module, context: str, batch_size: Optional[int] = None) -> LayerKey:
+def layer_key(layer: Network, context: str, batch_size: Optional[int] = None) -> LayerKey:
     """The lookup key of ``layer`` as last called, on ``context``, with the batch
     axis of its input shapes set to ``batch_size`` (kept when None or 0).
 

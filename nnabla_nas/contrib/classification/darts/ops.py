@@ -22,10 +22,6 @@ from ....utils.registry import Registry
 CANDIDATES = ("dil_conv_3x3", "dil_conv_5x5", "sep_conv_3x3", "sep_conv_5x5",
               "max_pool_3x3", "avg_pool_3x3", "skip_connect", "none")
 
-#: Name -> builder ``(channels, stride, search) -> Module``.
-OPS = Registry("DARTS operation")
-
-
 def batch_norm(channels: int, affine: bool) -> Mo.BatchNormalization:
     """Batch normalization over the channels of an NCHW input; ``affine=False``
     fixes ``_beta``/``_gamma`` at 0/1 (``fix_parameters=True``)."""
@@ -175,24 +171,19 @@ def _pool(pool: Callable[[int], Mo.Module]) -> Callable[[int, int, bool], Mo.Mod
     return build
 
 
-def _register(name: str, build: Callable[[int, int, bool], Mo.Module]) -> None:
-    OPS.register(name)(build)
-
-
-_register("dil_conv_3x3", lambda c, s, search, relu=None: DilConv(c, c, 3, s, 2, 2, not search,
-                                                                  relu))
-_register("dil_conv_5x5", lambda c, s, search, relu=None: DilConv(c, c, 5, s, 4, 2, not search,
-                                                                  relu))
-_register("sep_conv_3x3", lambda c, s, search, relu=None: SepConv(c, c, 3, s, 1, not search,
-                                                                  relu))
-_register("sep_conv_5x5", lambda c, s, search, relu=None: SepConv(c, c, 5, s, 2, not search,
-                                                                  relu))
-_register("max_pool_3x3", _pool(lambda s: Mo.MaxPool((3, 3), stride=(s, s), pad=(1, 1))))
-_register("avg_pool_3x3", _pool(lambda s: Mo.AvgPool((3, 3), stride=(s, s), pad=(1, 1),
-                                                      including_pad=False)))
-_register("skip_connect", lambda c, s, search: (
-    Mo.Identity() if s == 1 else FactorizedReduce(c, c, not search)))
-_register("none", lambda c, s, search: Mo.Zero(stride=(s, s)))
+#: Name -> builder ``(channels, stride, search) -> Module``.
+OPS = Registry("DARTS operation", {
+    "dil_conv_3x3": lambda c, s, search, relu=None: DilConv(c, c, 3, s, 2, 2, not search, relu),
+    "dil_conv_5x5": lambda c, s, search, relu=None: DilConv(c, c, 5, s, 4, 2, not search, relu),
+    "sep_conv_3x3": lambda c, s, search, relu=None: SepConv(c, c, 3, s, 1, not search, relu),
+    "sep_conv_5x5": lambda c, s, search, relu=None: SepConv(c, c, 5, s, 2, not search, relu),
+    "max_pool_3x3": _pool(lambda s: Mo.MaxPool((3, 3), stride=(s, s), pad=(1, 1))),
+    "avg_pool_3x3": _pool(lambda s: Mo.AvgPool((3, 3), stride=(s, s), pad=(1, 1),
+                                               including_pad=False)),
+    "skip_connect": lambda c, s, search: (
+        Mo.Identity() if s == 1 else FactorizedReduce(c, c, not search)),
+    "none": lambda c, s, search: Mo.Zero(stride=(s, s)),
+})
 assert tuple(OPS.names()) == tuple(sorted(CANDIDATES)), "CANDIDATES and OPS disagree"
 
 

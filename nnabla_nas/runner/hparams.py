@@ -4,7 +4,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import List, Optional
 
-from ..registry import ConfigError, check_kwargs, check_type
+from ..utils.registry import ConfigError, check_kwargs, check_type
 
 
 @dataclass
@@ -27,10 +27,6 @@ class Hparams:
         loss_weights: Weights of the network's outputs in the loss (e.g.
             ``[1.0, 0.4]`` with an auxiliary head).
         seed: Seeds numpy, nnabla and the data order.
-        n_iter: ProxylessNAS: architectures sampled per architecture update.
-        baseline_decay: ProxylessNAS: decay of the reward's moving-average baseline.
-        reward: ProxylessNAS: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``)
-            of a sampled architecture on the validation mini-batches.
         recompute: Drop the outputs of cheap functions (ReLU, batch
             normalization, pooling, reshapes) after the forward pass and
             recompute them in the backward pass: the same numbers with about a
@@ -57,9 +53,6 @@ class Hparams:
     target_shapes: Optional[List[List[int]]] = None
     loss_weights: Optional[List[float]] = None
     seed: int = 0
-    n_iter: int = 10
-    baseline_decay: float = 0.95
-    reward: str = "accuracy"
     recompute: Optional[bool] = None
     context: str = "cpu"
     device_id: str = "0"
@@ -93,7 +86,7 @@ class Hparams:
     def check(self, path: str = "hparams") -> None:
         """Range checks; raises :class:`ConfigError` naming the key."""
         for key in ("epoch", "batch_size_train", "batch_size_valid", "mini_batch_train",
-                    "mini_batch_valid", "print_frequency", "n_iter"):
+                    "mini_batch_valid", "print_frequency"):
             if int(getattr(self, key)) < 1:
                 raise ConfigError(f"{path}.{key}: must be at least 1, got {getattr(self, key)}")
             setattr(self, key, int(getattr(self, key)))
@@ -105,14 +98,9 @@ class Hparams:
             if batch % mini:
                 raise ConfigError(f"{path}.mini_batch_{split}: {mini} does not divide "
                                   f"batch_size_{split} ({batch}); use a divisor of {batch}")
-        if not 0 <= self.baseline_decay < 1:
-            raise ConfigError(f"{path}.baseline_decay: must be in [0, 1), got {self.baseline_decay}")
         if self.recompute is not None and not isinstance(self.recompute, bool):
             raise ConfigError(f"{path}.recompute: expected true, false or null, "
                               f"got {self.recompute!r}")
-        if self.reward not in ("accuracy", "loss"):
-            raise ConfigError(f"{path}.reward: unknown reward '{self.reward}'; "
-                              f"valid: accuracy, loss")
         if self.loss_weights is not None and (
                 not self.loss_weights or
                 not all(isinstance(w, (int, float)) and not isinstance(w, bool)

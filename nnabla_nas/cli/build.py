@@ -1,20 +1,24 @@
 """Builds a run from a validated config: data, model, optimizers, runner.
 
-Data flows one way: config -> registries build -> runner.
+Data flows one way: config -> registries build -> runner. The config was
+checked by :func:`~.config.validate_config`, so the registered callables are
+called directly here.
 """
 
 from dataclasses import dataclass
-from typing import Dict
+from typing import Dict, List
 
 import nnabla as nn
 import numpy as np
 
-from ...contrib.registry import SPACES
-from ...dataset import build_dataset, make_loaders
-from ...optimizer import Optimizer
-from ...runner.registry import RUNNERS
-from ...runner.searcher import Searcher
-from ..registry import ConfigError, accepted_keys
+from ..contrib.registry import SPACES
+from ..dataset import DATASETS, make_loaders
+from ..optimizer import Optimizer
+from ..runner.registry import RUNNERS
+from ..runner.runner import steps_per_epoch
+from ..runner.searcher import Searcher
+from ..utils.estimator import ESTIMATORS
+from ..utils.registry import ConfigError, accepted_keys
 from .config import DATA_ARGS, RunConfig
 
 #: Optimizer sections used when the config leaves them out (DARTS paper settings).
@@ -41,8 +45,8 @@ def seed_everything(seed: int) -> None:
     nn.random.seed(seed)
 
 
-def build_run(config: RunConfig, algorithm: str) -> Run:
-    """Builds data, model, optimizers and the runner of ``algorithm``.
+def build_run(config: RunConfig) -> Run:
+    """Builds data, model, optimizers and the runner of ``config.algorithm``.
 
     The resolved values (data-derived network arguments, input shapes,
     default optimizers) are written back into ``config``.
@@ -52,21 +56,39 @@ def build_run(config: RunConfig, algorithm: str) -> Run:
             number of classes) or a search split too small for its batch.
     """
     hp = config.hparams
-    runner_cls = RUNNERS.get(algorithm, "-a/--algorithm")
+    runner_cls = RUNNERS.get(config.algorithm, "-a/--algorithm")
+    mode = "search" if issubclass(runner_cls, Searcher) else "train"
     seed_everything(hp.seed)
-    data = build_dataset({config.dataset: config.dataset_options})
-    shape = list(data.shape)
+    data = DATASETS.get(config.dataset)(**config.dataset_options)
+    shape = _resolve_shapes(config, list(data.shape))
+    loaders = make_loaders(data, mode, hp.mini_batch_train, hp.mini_batch_valid, seed=hp.seed)
+    model = _build_model(config, runner_cls, mode, shape, data.num_classes)
+    optimizers = _build_optimizers(config, mode, loaders["train"].size)
+    options = dict(config.options)
+    if "regularizer" in runner_cls.options():
+        options["regularizer"] = {name: ESTIMATORS.get(name)(**opts)
+                                  for name, opts in config.regularizer.items()}
+    runner = runner_cls(model, optimizers, loaders, hp, **options)
+    return Run(runner, model, data, config)
+
+
+def _resolve_shapes(config: RunConfig, shape: List[int]) -> List[int]:
+    """Checks ``hparams.input_shapes`` against the data's and fills it in."""
+    hp = config.hparams
     if hp.input_shapes and list(hp.input_shapes[0]) != shape:
         raise ConfigError(f"hparams.input_shapes: {hp.input_shapes[0]} does not match the "
                           f"data ({shape} from dataloader.{config.dataset})")
     hp.input_shapes = [shape]
     hp.target_shapes = hp.target_shapes or [[1]]
-    mode = "search" if issubclass(runner_cls, Searcher) else "train"
-    loaders = make_loaders(data, mode, hp.mini_batch_train, hp.mini_batch_valid, seed=hp.seed)
+    return shape
 
+
+def _build_model(config: RunConfig, runner_cls, mode: str, shape: List[int],
+                 num_classes: int):
+    """The network of the search space, its data arguments filled from the data."""
     options = dict(config.network_options)
     net_cls = runner_cls.network_class(SPACES.get(config.network))
-    found = {"in_channels": shape[0], "num_classes": data.num_classes}
+    found = {"in_channels": shape[0], "num_classes": num_classes}
     for key in DATA_ARGS:
         if key not in accepted_keys(net_cls):
             continue
@@ -81,8 +103,14 @@ def build_run(config: RunConfig, algorithm: str) -> Run:
     except (ValueError, TypeError, FileNotFoundError) as err:
         raise ConfigError(f"network.{config.network}: {str(err).splitlines()[0]}") from None
     config.network_options = options
+    return model
 
-    steps = max(1, -(-loaders["train"].size // hp.batch_size_train))
+
+def _build_optimizers(config: RunConfig, mode: str, train_size: int) -> Dict[str, Optimizer]:
+    """The optimizers of the run, with the default sections filled in and
+    their schedules sized to the run's updates."""
+    hp = config.hparams
+    steps = steps_per_epoch(train_size, hp.batch_size_train)
     sections = dict(config.optimizer)
     sections.setdefault("train", dict(DEFAULT_OPTIMIZERS["train"]))
     if mode == "search":
@@ -93,12 +121,9 @@ def build_run(config: RunConfig, algorithm: str) -> Run:
     warmup = hp.warmup if mode == "search" and "warmup" not in sections else 0
     total = {"train": steps * (hp.epoch + warmup),
              "valid": steps * hp.epoch, "warmup": steps * max(hp.warmup, 1)}
-    optimizers: Dict[str, Optimizer] = {
-        name: Optimizer(**opts, max_iter=total[name], path=f"optimizer.{name}")
-        for name, opts in sections.items()}
     config.optimizer = sections
-    runner = runner_cls(model, optimizers, loaders, hp, **runner_cls.config_kwargs(config))
-    return Run(runner, model, data, config)
+    return {name: Optimizer(**opts, max_iter=total[name], path=f"optimizer.{name}")
+            for name, opts in sections.items()}
 
 
 def describe(run: Run) -> str:
@@ -108,14 +133,13 @@ def describe(run: Run) -> str:
     net = sum(int(np.prod(p.shape)) for p in run.model.get_net_parameters().values()
               if p.need_grad)
     arch = sum(int(np.prod(p.shape)) for p in run.model.get_arch_parameters().values())
-    from ...module import MixedOp
-    choices = sum(isinstance(m, MixedOp) for _, m in run.model.get_modules())
+    choices = len(run.runner.mixed_ops)
     splits = ", ".join(f"{k} {v.size}" for k, v in loaders.items())
     return "\n".join([
         f"config OK: {run.config.dataset} ({splits} images, input {hp.input_shapes[0]}, "
         f"{run.data.num_classes} classes)",
-        f"network: {run.config.network}.{type(run.model).__name__}, {net} trainable net parameters, "
-        f"{arch} architecture parameters, {choices} choice points",
+        f"network: {run.config.network}.{type(run.model).__name__}, {net} trainable net "
+        f"parameters, {arch} architecture parameters, {choices} choice points",
         f"steps per epoch: {run.runner.steps_per_epoch('train')} "
         f"(batch {hp.batch_size_train}, mini-batch {hp.mini_batch_train}); "
         f"epochs: {hp.warmup} warmup + {hp.epoch}",

@@ -16,7 +16,7 @@ class _Parser(argparse.ArgumentParser):
 def parse_args(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> argparse.Namespace:
     """Parses the command line. Flags left out are None, so they override
     the config only when given."""
-    from ...runner.registry import RUNNERS
+    from ..runner.registry import RUNNERS
     parser = _Parser(prog=prog, description="Neural architecture search with nnabla: "
                      "search (DartsSearcher, ProxylessNasSearcher) or train (Trainer).")
     parser.add_argument("-c", "--context", choices=["cpu", "cuda", "cudnn"], default=None,

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from nnabla_nas.utils.cli.build import build_run
-from nnabla_nas.utils.cli.config import read_config_file, validate_config
-from nnabla_nas.utils.cli.hparams import Hparams
+from nnabla_nas.cli.build import build_run
+from nnabla_nas.cli.config import read_config_file, validate_config
+from nnabla_nas.runner.hparams import Hparams
 from nnabla_nas.utils.registry import ConfigError
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD = {
     "dataloader": {"digits": {"train_portion": 0.5}},
@@ -80,7 +80,7 @@ CASES = [
 def test_bad_config_message(config, message):
     with pytest.raises(ConfigError, match=message) as err:
         # What the CLI does before anything runs: validate, then build (no files written).
-        build_run(validate_config(config, "DartsSearcher"), "DartsSearcher")
+        build_run(validate_config(config, "DartsSearcher"))
     assert "\n" not in str(err.value)
 
 
@@ -166,7 +166,7 @@ def test_empty_candidate_list_is_refused(tmp_path):
                                      "stem_stride": 1, "width_mult": 0.25}},
            "hparams": {"epoch": 1}}
     with pytest.raises(ConfigError, match=r"network.mobilenet: .*candidates"):
-        build_run(validate_config(cfg, "ProxylessNasSearcher"), "ProxylessNasSearcher")
+        build_run(validate_config(cfg, "ProxylessNasSearcher"))
 
 
 def test_regularizer_names_are_checked_for_pnas():

@@ -1,1 +1,0 @@
-"""Command-line parsing and config loading/validation."""
