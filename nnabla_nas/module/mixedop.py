@@ -224,7 +224,7 @@ class MixedOp(Module):
         # Plain attributes written through __dict__: Module.__setattr__ (two dict
         # pops and type checks per write) on this hot path costs more than the
         # draw; none of them is a Module or Parameter, so nothing is registered
-        # either way (tests/module/test_mixedop.py: test_hot_path_writes_*).
+        # either way (tests/module/test_mixedop.py::test_hot_path_writes_change_no_registration).
         state = self.__dict__
         fixed = state.get("_fixed")  # see fixed_alphas()
         if fixed:

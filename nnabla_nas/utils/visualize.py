@@ -60,11 +60,26 @@ def draw_cell(cell_genotype: CellGenotype, path: str, title: str = "",
         title: Title above the picture.
         concat: Nodes concatenated into the cell output (default: all).
     """
+    pos = _positions(len(cell_genotype))
+    fig, ax = _figure(pos, title)
+    patches = _draw_nodes(ax, pos)
+    for node, edges in enumerate(cell_genotype):
+        for edge in edges:
+            # One colour per source state, so crossing edges stay tellable apart.
+            color = _EDGE_COLORS[edge["input"] % len(_EDGE_COLORS)]
+            _arrow(ax, pos, patches, _node_name(edge["input"]), str(node), _edge_label(edge),
+                   color=color, linewidth=1.2)
+    for node in _concat(cell_genotype, concat):
+        _arrow(ax, pos, patches, str(node), _OUTPUT, linewidth=0.9, linestyle="--")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+
+
+def _figure(pos: dict, title: str):
+    """A figure and borderless axes sized to the node positions ``pos``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.patches import Circle, FancyArrowPatch
 
-    pos = _positions(len(cell_genotype))
     xs, ys = zip(*pos.values())
     margin = _RADIUS + 0.3
     width, height = max(xs) - min(xs) + 2 * margin, max(ys) - min(ys) + 2 * margin
@@ -78,6 +93,12 @@ def draw_cell(cell_genotype: CellGenotype, path: str, title: str = "",
     ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=14, y=1 - 0.1 / fig.get_figheight())
+    return fig, ax
+
+
+def _draw_nodes(ax, pos: dict) -> dict:
+    """Draws a labelled circle per node; returns node name -> circle."""
+    from matplotlib.patches import Circle
 
     patches = {}
     for name, xy in pos.items():
@@ -87,29 +108,24 @@ def draw_cell(cell_genotype: CellGenotype, path: str, title: str = "",
         ax.add_patch(patches[name])
         label = f"${name}$" if name.startswith("c_") else name
         ax.text(*xy, label, ha="center", va="center", fontsize=11, zorder=4)
+    return patches
 
-    def arrow(src: str, dst: str, label: str = "", color: str = "#888888", **style) -> None:
-        ax.add_patch(FancyArrowPatch(pos[src], pos[dst], patchA=patches[src],
-                                     patchB=patches[dst], arrowstyle="-|>", color=color,
-                                     mutation_scale=14, zorder=2, **style))
-        if label:
-            (x1, y1), (x2, y2) = pos[src], pos[dst]
-            t = _LABEL_AT
-            ax.text(x1 + t * (x2 - x1), y1 + t * (y2 - y1), label, ha="center", va="center",
-                    fontsize=9, color=color, zorder=5,
-                    bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor=color,
-                              linewidth=0.6))
 
-    for node, edges in enumerate(cell_genotype):
-        for edge in edges:
-            # One colour per source state, so crossing edges stay tellable apart.
-            color = _EDGE_COLORS[edge["input"] % len(_EDGE_COLORS)]
-            arrow(_node_name(edge["input"]), str(node), _edge_label(edge), color=color,
-                  linewidth=1.2)
-    for node in _concat(cell_genotype, concat):
-        arrow(str(node), _OUTPUT, linewidth=0.9, linestyle="--")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+def _arrow(ax, pos: dict, patches: dict, src: str, dst: str, label: str = "",
+           color: str = "#888888", **style) -> None:
+    """An arrow between two nodes, with an optional label along it."""
+    from matplotlib.patches import FancyArrowPatch
+
+    ax.add_patch(FancyArrowPatch(pos[src], pos[dst], patchA=patches[src], patchB=patches[dst],
+                                 arrowstyle="-|>", color=color, mutation_scale=14, zorder=2,
+                                 **style))
+    if label:
+        (x1, y1), (x2, y2) = pos[src], pos[dst]
+        t = _LABEL_AT
+        ax.text(x1 + t * (x2 - x1), y1 + t * (y2 - y1), label, ha="center", va="center",
+                fontsize=9, color=color, zorder=5,
+                bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor=color,
+                          linewidth=0.6))
 
 
 def write_dot(cell_genotype: CellGenotype, path: str,

@@ -289,3 +289,22 @@ def test_fixed_alphas_nests_and_allows_mode_switches():
     op(x)
     np.testing.assert_allclose(op._alpha.g.ravel(), op.score, rtol=1e-6)
     assert isinstance(op.last_draw[0], tuple)  # not a list the caller could change
+
+
+def test_hot_path_writes_change_no_registration():
+    """MixedOp.call writes through __dict__: the same effect as attribute writes,
+    no module or parameter registered or lost, only the drawn operator trainable."""
+    ops = [Mo.Conv(2, 2, (1, 1)), Mo.Conv(2, 2, (3, 3), pad=(1, 1)), Mo.Identity()]
+    m = Mo.MixedOp(ops, mode="sample", rng=np.random.RandomState(0))
+    modules, params = list(m.modules), list(m.get_parameters())
+    x = nn.Variable((1, 2, 4, 4))
+    drawn = set()
+    for _ in range(30):
+        m(x)
+        k = m.active_index
+        drawn.add(k)
+        assert list(m.modules) == modules and list(m.get_parameters()) == params
+        expected = {f"_ops/{k}/{n}" for n in ops[k].get_parameters()} | {"_alpha"}
+        assert set(m.get_parameters(grad_only=True)) == expected
+        assert [op.need_grad for op in ops] == [i == k for i in range(3)]
+    assert drawn == {0, 1, 2}

@@ -158,3 +158,23 @@ def test_search_cell_builds_one_relu_per_state():
     readers = collections.Counter()
     y.visit(lambda f: readers.update([id(f.inputs[0])]) if f.info.type_name == "ReLU" else None)
     assert readers and max(readers.values()) == 1
+
+
+def test_shared_relus_forget_the_build():
+    """After a build, no SharedReLU holds a Variable of it (a kept one would keep
+    the whole graph above it alive), and the next build computes anew."""
+    import nnabla as nn
+    import numpy as np
+    from nnabla_nas.contrib import darts
+    from nnabla_nas.contrib.classification.darts.ops import SharedReLU
+
+    net = darts.SearchNet(1, 2, 3, 4, num_choices=2, multiplier=2)
+    relus = [m for _, m in net.get_modules() if isinstance(m, SharedReLU)]
+    outputs = []
+    for seed in (0, 1):
+        x = nn.Variable.from_numpy_array(np.random.RandomState(seed).randn(2, 1, 8, 8))
+        y = net(x)
+        assert relus and all(r.__dict__.get("_cached") is None for r in relus)
+        y.forward()
+        outputs.append(y.d.copy())
+    assert not np.array_equal(outputs[0], outputs[1])
