@@ -36,6 +36,11 @@ setup(
     extras_require={
         "cuda": ["nnabla-ext-cuda120"],
         "dev": ["pytest>=7", "hypothesis>=6", "sphinx>=5", "wheel"],
+        # ONNX export and ONNX Runtime latency (nnabla_nas.export). Both resolve with
+        # nnabla's protobuf~=3.20 pin. nnabla-converter itself is installed with
+        # `pip install --no-deps nnabla-converter==1.39.0`: it declares TensorFlow (2 GB)
+        # as a dependency, which ONNX export does not use (see docs/deploy.rst).
+        "export": ["onnx>=1.13,<1.18", "onnxruntime>=1.16,<1.24"],
     },
     entry_points={"console_scripts": ["nnabla-nas=nnabla_nas.cli:run"]},
     classifiers=[

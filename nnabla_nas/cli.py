@@ -44,6 +44,10 @@ def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
     # Before nnabla is imported: its INFO lines would bury one-line errors.
     os.environ.setdefault("NNABLA_CONFIG_FILE_PATH",
                           os.path.join(os.path.dirname(__file__), "utils", "cli", "nnabla.conf"))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["export"]:  # `nnabla-nas export RUN_DIR ...`: nnabla_nas/export/command.py
+        from .export.command import main as export_main
+        return export_main(argv[1:], prog)
     from .utils.cli.args import parse_args
     args = parse_args(argv, prog)
 

@@ -90,7 +90,8 @@ class Trainer(Runner):
         return self.finish(weights)
 
     def finish(self, weights: str) -> Dict[str, object]:
-        """Evaluates the best weights on ``test`` and writes ``results.json``."""
+        """Evaluates the best weights on ``test``, writes ``results.json`` and
+        ``model.nnp`` (the inference network, taking 0..255 pixels)."""
         self.model.set_parameters(load_h5_parameters(weights))
         test = self.evaluate("test") if "test" in self.dataloader else None
         summary = {"algorithm": "Trainer", "epochs": self.epoch,
@@ -103,4 +104,9 @@ class Trainer(Runner):
                                f"(weights of epoch {self.best['epoch']}, chosen on the "
                                f"validation split)")
         self.write_json("results.json", summary)
+        # The inference network with these weights, for other runtimes (nnabla_nas.export).
+        from ...export import export
+        train = self.dataloader["train"]
+        export(self.model, os.path.join(self.output_path, "model.nnp"),
+               self.model.input_shapes[0][1:], normalization=(train.mean, train.std))
         return summary
