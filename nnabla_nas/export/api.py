@@ -14,7 +14,7 @@ from ..utils.io import atomic_path
 from .errors import ExportError
 from .graph import Normalization, build_inference_graph, describe_input
 from .nnp import load_nnp, save_nnp
-from .onnx import nnp_to_onnx, run_onnx
+from .onnx import nnp_to_onnx, run_onnx, session
 
 FORMATS = ("onnx", "nnp")
 #: Largest difference allowed between the file's outputs and the Module
@@ -141,7 +141,7 @@ def _verify(graph, path: str, fmt: str) -> float:
     graph.x.d = x
     graph.y.forward(clear_buffer=True)
     ref = graph.y.d.copy()
-    got = run_file(path, x, fmt)
+    got = run_file(path, x)
     diff = float(np.abs(got - ref).max())
     if not diff <= TOLERANCE * max(1.0, float(np.abs(ref).max())):
         raise ExportError(f"the exported {fmt.upper()} file's outputs differ from the "
@@ -150,15 +150,23 @@ def _verify(graph, path: str, fmt: str) -> float:
     return diff
 
 
-def run_file(path: str, x: np.ndarray, fmt: Optional[str] = None) -> np.ndarray:
-    """The output of the exported file ``path`` for the input batch ``x``, in
-    ONNX Runtime (``.onnx``) or nnabla's NnpLoader (``.nnp``, in a parameter
-    scope of its own)."""
-    fmt = fmt or os.path.splitext(path)[1].lstrip(".")
-    if fmt == "onnx":
-        return run_onnx(path, x)
+def run_file(path: str, x: np.ndarray, batch_size: Optional[int] = None) -> np.ndarray:
+    """The outputs of the exported file ``path`` for the inputs ``x``, run
+    ``batch_size`` at a time (default: all at once; ``len(x)`` must be a
+    multiple of it), in ONNX Runtime (``.onnx``) or nnabla's NnpLoader
+    (``.nnp``, in a parameter scope of its own)."""
+    batch = batch_size or len(x)
+    if len(x) % batch:
+        raise ExportError(f"{len(x)} inputs are not whole batches of {batch}")
+    chunks = [x[start:start + batch] for start in range(0, len(x), batch)]
+    if path.endswith(".onnx"):
+        sess = session(path)
+        return np.concatenate([run_onnx(sess, chunk) for chunk in chunks])
+    outputs = []
     with nn.parameter_scope("", OrderedDict()):
-        nx, ny = load_nnp(path, batch_size=x.shape[0])
-        nx.d = x
-        ny.forward(clear_buffer=True)
-        return ny.d.copy()
+        nx, ny = load_nnp(path, batch_size=batch)
+        for chunk in chunks:
+            nx.d = chunk
+            ny.forward(clear_buffer=True)
+            outputs.append(ny.d.copy())
+    return np.concatenate(outputs)

@@ -27,40 +27,31 @@ def module_outputs(net, x, batch_size):
     return np.concatenate(out)
 
 
-def file_outputs(path, x, batch_size):
-    return np.concatenate([run_file(path, x[s:s + batch_size])
-                           for s in range(0, len(x), batch_size)])
-
-
 @pytest.mark.parametrize("batch_size", [1, 8])
 def test_onnx_and_nnp_equal_the_module_graph_on_the_test_split(space_net, digits, tmp_path,
                                                                batch_size):
     name, net = space_net
-    count = 352 if batch_size == 8 else 24       # whole batches of the 359 test images
+    count = 96 if batch_size == 8 else 24       # whole batches of the 359 test images
     x = normalize(digits.test_x[:count], digits.mean, digits.std)
     reference = module_outputs(net, x, batch_size)
     for fmt in ("onnx", "nnp"):
         path = str(tmp_path / f"net.{fmt}")
         result = export(net, path, (1, 8, 8), batch_size=batch_size)
         assert result.max_abs_diff <= 1e-5
-        got = file_outputs(path, x, batch_size)
+        got = run_file(path, x, batch_size)
         diff = np.abs(got - reference).max()
         assert diff <= 1e-5, f"{name} {fmt} batch {batch_size}: {diff}"
         assert np.array_equal(got.argmax(1), reference.argmax(1)), f"{name} {fmt}"
-    # The network is left in training mode (the export restores every module's mode).
+    # The network is left in training mode (the export restores every module's mode),
+    # whose outputs (batch statistics) are far from these: the check above is sharp.
     assert all(m.training for _, m in net.get_modules())
-
-
-def test_training_mode_graph_differs_so_the_check_above_is_sharp(space_net, digits):
-    _, net = space_net
-    x = normalize(digits.test_x[:8], digits.mean, digits.std)
-    inference = module_outputs(net, x, 8)
-    v = nn.Variable(x.shape)
-    v.d = x
-    y = net(v)
-    y = y[0] if isinstance(y, tuple) else y
-    y.forward()
-    assert np.abs(y.d - inference).max() > 0.05
+    if batch_size == 8:
+        v = nn.Variable((8, 1, 8, 8))
+        v.d = x[:8]
+        y = net(v)
+        y = y[0] if isinstance(y, tuple) else y
+        y.forward()
+        assert np.abs(y.d - reference[:8]).max() > 0.05
 
 
 def test_nnp_holds_every_parameter_and_loads_at_any_batch_size(tmp_path):
