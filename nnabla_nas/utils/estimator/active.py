@@ -82,3 +82,27 @@ def active_layers(model: Module) -> List[Module]:
         ValueError: See :func:`active_modules`.
     """
     return [m for _, m in active_leaves(model)]
+
+
+def active_operators(model: Module) -> List[Tuple[str, Module]]:
+    """``(name, module)`` of the units a runtime that fuses layers is timed on:
+    the operator each :class:`MixedOp` ran, whole, and the leaves outside any
+    MixedOp, in graph-definition order (see :func:`active_modules`).
+
+    Raises:
+        ValueError: See :func:`active_modules`.
+    """
+    units, stack = [], [("", model)]
+    while stack:
+        name, module = stack.pop()
+        if isinstance(module, MixedOp):
+            units.extend((f"{name}/{child}", op) for child, op in _active_ops(name, module)
+                         if op.input_shapes)
+            continue
+        if not module.modules:
+            if module.input_shapes:
+                units.append((name, module))
+            continue
+        for child, sub in reversed(list(module.modules.items())):
+            stack.append((f"{name}/{child}" if name else child, sub))
+    return units
