@@ -184,32 +184,32 @@ def test_layers_are_priced_at_batch_size_one_by_default():
     assert sorted(k[3][0][0] for k in as_run.latencies) == [8, 16]
 
 
-def test_table_records_runtime_device_and_input_shape(net, tmp_path):
+def saved_table(net, path):
+    """Measures the conv path of ``net`` with the nnabla runtime, saves the table
+    at ``path`` and returns it parsed."""
     est = LatencyEstimator(**FAST)
     estimate(est, net, CONV)
-    path = tmp_path / "latency.json"
     est.save_table(str(path))
-    data = json.loads(path.read_text())
+    return json.loads(path.read_text())
+
+
+def test_table_records_runtime_device_and_input_shape(net, tmp_path):
+    data = saved_table(net, tmp_path / "latency.json")
     assert data["runtime"] == "nnabla" and data["input_shape"] == [3, 32, 32]
     assert "nnabla" in data["device"]
 
 
 def test_table_of_another_runtime_is_a_one_line_error(net, tmp_path):
-    est = LatencyEstimator(**FAST)
-    estimate(est, net, CONV)
-    path = str(tmp_path / "latency.json")
-    est.save_table(path)
+    path = tmp_path / "latency.json"
+    saved_table(net, path)
     with pytest.raises(ValueError, match=r"latency table '.*' was measured with runtime "
                                          r"'nnabla', this estimator uses 'onnxruntime'"):
-        LatencyEstimator(table=path, runtime="onnxruntime")
+        LatencyEstimator(table=str(path), runtime="onnxruntime")
 
 
 def test_table_for_another_input_shape_is_an_error(net, tmp_path):
-    est = LatencyEstimator(**FAST)
-    estimate(est, net, CONV)
     path = tmp_path / "latency.json"
-    est.save_table(str(path))
-    data = json.loads(path.read_text())
+    data = saved_table(net, path)
     data["input_shape"] = [3, 64, 64]
     path.write_text(json.dumps(data))
     other = LatencyEstimator(table=str(path))
