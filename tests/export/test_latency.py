@@ -28,14 +28,13 @@ def tiny_search(choices=(0, 2, 1)):
     return net
 
 
-def test_units_are_chosen_operators_whole_and_leaves_outside_choice_points():
+def test_units_are_chosen_operators_and_layer_sequences_whole():
     net = tiny_search()
     units = active_operators(net)
     names = [name for name, _ in units]
-    assert [n for n in names if n.startswith("blocks/")] == \
-        ["blocks/0/_ops/0", "blocks/1/_ops/2", "blocks/2/_ops/1"]
-    assert names[0] == "stem/0" and all(not m.modules for n, m in units
-                                        if not n.startswith("blocks/"))
+    # Outside the choice points: conv-BN-ReLU6 sequences whole, and single leaves.
+    assert names == ["stem", "first_block/conv", "blocks/0/_ops/0", "blocks/1/_ops/2",
+                     "blocks/2/_ops/1", "last_conv", "global_pool", "dropout", "classifier"]
 
 
 def test_onnxruntime_estimate_and_its_table_round_trip(tmp_path):

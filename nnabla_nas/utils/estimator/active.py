@@ -85,9 +85,14 @@ def active_layers(model: Module) -> List[Module]:
 
 
 def active_operators(model: Module) -> List[Tuple[str, Module]]:
-    """``(name, module)`` of the units a runtime that fuses layers is timed on:
-    the operator each :class:`MixedOp` ran, whole, and the leaves outside any
-    MixedOp, in graph-definition order (see :func:`active_modules`).
+    """``(name, module)`` of the units a runtime that fuses layers is timed on,
+    in graph-definition order (see :func:`active_modules`):
+
+    * the operator each :class:`MixedOp` ran, whole;
+    * outside the MixedOps, each called module whose children are all leaves
+      (such as a convolution, batch normalization, activation sequence,
+      which ONNX Runtime fuses into one kernel), whole;
+    * the other leaves outside the MixedOps.
 
     Raises:
         ValueError: See :func:`active_modules`.
@@ -99,10 +104,11 @@ def active_operators(model: Module) -> List[Tuple[str, Module]]:
             units.extend((f"{name}/{child}", op) for child, op in _active_ops(name, module)
                          if op.input_shapes)
             continue
-        if not module.modules:
+        children = list(module.modules.items())
+        if not children or (module.input_shapes and all(not m.modules for _, m in children)):
             if module.input_shapes:
                 units.append((name, module))
             continue
-        for child, sub in reversed(list(module.modules.items())):
+        for child, sub in reversed(children):
             stack.append((f"{name}/{child}" if name else child, sub))
     return units

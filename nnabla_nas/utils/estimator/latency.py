@@ -37,9 +37,11 @@ class LatencyEstimator(Estimator):
 
     Runtimes: ``nnabla`` times each leaf layer in nnabla's own kernels on the
     current context. ``onnxruntime`` times, in ONNX Runtime on the CPU, each
-    operator a ``MixedOp`` chose (whole: ONNX Runtime fuses a convolution with
-    its batch normalization and activation) and each leaf outside the
-    MixedOps, each exported alone (:mod:`nnabla_nas.export.latency`); the
+    operator a ``MixedOp`` chose, and outside the MixedOps each sequence of
+    layers (such as convolution, batch normalization, ReLU6) and each other
+    layer, whole (ONNX Runtime fuses a convolution with its batch
+    normalization and activation; see
+    :func:`~nnabla_nas.utils.estimator.active.active_operators`), each exported alone (:mod:`nnabla_nas.export.latency`); the
     time of one run of an empty graph is measured once, taken off every
     entry and counted once per network. It needs the ``export`` extra.
 
