@@ -35,8 +35,9 @@ from contrib.classification.darts.conftest import DARTS_V2  # noqa: E402  (DARTS
 def randomize(net):
     rng = np.random.RandomState(0)
     for name, p in net.get_parameters().items():
-        p.d = rng.uniform(0.5, 2.0, p.shape) if name.endswith("_var") else \
+        value = rng.uniform(0.5, 2.0, p.shape) if name.endswith("_var") else \
             rng.randn(*p.shape) * 0.05
+        p.d = value.astype(np.float32)  # (a float64 value would make the array float64)
     return net
 
 

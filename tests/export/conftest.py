@@ -18,12 +18,9 @@ def randomize(net, seed=0):
     statistics) gives outputs far from one in inference mode."""
     rng = np.random.RandomState(seed)
     for name, p in net.get_parameters().items():
-        if name.endswith("_var"):
-            p.d = rng.uniform(0.5, 2.0, p.shape)
-        elif name.endswith("_mean"):
-            p.d = rng.randn(*p.shape) * 0.3
-        else:
-            p.d = rng.randn(*p.shape) * 0.3
+        value = rng.uniform(0.5, 2.0, p.shape) if name.endswith("_var") else \
+            rng.randn(*p.shape) * 0.3
+        p.d = value.astype(np.float32)  # float32 as trained weights (float64 would stick)
     return net
 
 

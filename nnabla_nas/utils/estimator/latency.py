@@ -41,9 +41,10 @@ class LatencyEstimator(Estimator):
     layers (such as convolution, batch normalization, ReLU6) and each other
     layer, whole (ONNX Runtime fuses a convolution with its batch
     normalization and activation; see
-    :func:`~nnabla_nas.utils.estimator.active.active_operators`), each exported alone (:mod:`nnabla_nas.export.latency`); the
-    time of one run of an empty graph is measured once, taken off every
-    entry and counted once per network. It needs the ``export`` extra.
+    :func:`~nnabla_nas.utils.estimator.active.active_operators`), each
+    exported alone (:mod:`nnabla_nas.export.latency`); the time of one run
+    of an empty graph is measured once, taken off every entry and counted
+    once per network. It needs the ``export`` extra.
 
     The *target context* whose latencies are summed is ``context`` when
     given; otherwise, when the loaded tables hold one context only, that
