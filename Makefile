@@ -15,7 +15,8 @@ $(VENV)/.installed: pyproject.toml
 	echo "using $$py ($$($$py --version 2>&1))"; \
 	[ -x $(PY) ] || $$py -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,export]'
+	$(PY) -m pip install -q --no-deps 'nnabla-converter==1.39.0'  # its TensorFlow dependency is not needed for ONNX
 	touch $@
 
 venv: $(VENV)/.installed
@@ -31,7 +32,8 @@ run: venv
 	$(PY) main.py -a DartsSearcher -f examples/quickstart/digits_search.json -o log/quickstart/search
 	$(PY) main.py -a Trainer -f examples/quickstart/digits_train.json -o log/quickstart/train
 	@echo "genotype: log/quickstart/search/arch.json; cells: log/quickstart/search/normal.png, reduce.png"
-	@echo "retrained: log/quickstart/train (results.json, curves.png)"
+	@echo "retrained: log/quickstart/train (results.json, curves.png, model.nnp)"
+	$(PY) main.py export log/quickstart/train --format onnx --evaluate
 
 # The ProxylessNAS quickstart: sampled search on digits under a memory budget, then retrain.
 run-pnas: venv

@@ -5,6 +5,7 @@ checked by :func:`~.config.validate_config`, so the registered callables are
 called directly here.
 """
 
+import os
 from dataclasses import dataclass
 from typing import Dict, List
 
@@ -69,7 +70,19 @@ def build_run(config: RunConfig) -> Run:
         options["regularizer"] = {name: ESTIMATORS.get(name)(**opts)
                                   for name, opts in config.regularizer.items()}
     runner = runner_cls(model, optimizers, loaders, hp, **options)
+    if mode == "train":
+        runner.end_hooks.append(write_inference_nnp)
     return Run(runner, model, data, config)
+
+
+def write_inference_nnp(runner, summary: dict) -> None:
+    """Writes ``model.nnp`` beside a finished training run's ``weights.h5``: the
+    inference network with the chosen weights, taking 0..255 pixels (the
+    training data's normalization is inside; :mod:`nnabla_nas.export`)."""
+    from ..export import export
+    train = runner.dataloader["train"]
+    export(runner.model, os.path.join(runner.output_path, "model.nnp"),
+           runner.model.input_shapes[0][1:], normalization=(train.mean, train.std))
 
 
 def _resolve_shapes(config: RunConfig, shape: List[int]) -> List[int]:

@@ -46,6 +46,10 @@ def _differences(old: dict, new: dict, prefix: str = "") -> List[str]:
 def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
     """Runs the command line; returns the exit code."""
     os.environ.setdefault("NNABLA_CONFIG_FILE_PATH", NNABLA_CONF)  # before nnabla loads
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["export"]:  # `nnabla-nas export RUN_DIR ...` (cli/export.py)
+        from .export import main as export_main
+        return export_main(argv[1:], prog)
     from .args import parse_args
     args = parse_args(argv, prog)
     prepared = _prepare(args)

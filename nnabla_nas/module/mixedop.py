@@ -125,6 +125,8 @@ class MixedOp(Module):
             global random state, so ``np.random.seed`` makes runs repeatable).
     """
 
+    is_choice = True
+
     def __init__(self, operators: Sequence[Module], mode: str = "full",
                  alpha: Optional[Parameter] = None,
                  rng: Optional[np.random.RandomState] = None):

@@ -26,6 +26,9 @@ class Module:
     #: Whether this module only holds items for its owner and is never called
     #: itself (:class:`~nnabla_nas.module.ModuleList`, ``ParameterList``).
     is_container = False
+    #: Whether this module is a choice point (:class:`~nnabla_nas.module.MixedOp`)
+    #: whose :meth:`path_children` is the operator the last build chose.
+    is_choice = False
 
     # -- registration -------------------------------------------------------
     @property

@@ -11,7 +11,7 @@ import json
 import os
 import time
 from functools import cached_property
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional
 
 import nnabla as nn
 import numpy as np
@@ -121,6 +121,9 @@ class Runner:
         self.epoch = 0  # epochs completed
         self._graphs: Dict[tuple, Graph] = {}
         self._stop_signal: Optional[int] = None
+        #: Called as ``hook(runner, summary)`` after :meth:`finish`: what the
+        #: composition root adds (the Trainer's ``model.nnp``, for one).
+        self.end_hooks: List[Callable[["Runner", dict], None]] = []
         self.new_epoch()
 
     @classmethod
@@ -154,7 +157,7 @@ class Runner:
             # missing: finish() writes them again from the checkpointed state.
             self.reporter.info(f"this run finished already ({total} epochs in "
                                f"{self.output_path}); writing its final files")
-            return self.finish()
+            return self._finish()
         self.reporter.truncate_metrics(self.epoch + 1)
         self.reporter.info(f"{type(self).__name__}: {self.model.summary()}")
         steps = self.steps_per_epoch()
@@ -174,7 +177,13 @@ class Runner:
             self.reporter.draw_curves()
             self.new_epoch()
             self.save_checkpoint()
-        return self.finish()
+        return self._finish()
+
+    def _finish(self) -> Dict[str, object]:
+        summary = self.finish()
+        for hook in self.end_hooks:
+            hook(self, summary)
+        return summary
 
     def begin_epoch(self, epoch: int) -> str:
         """Prepares epoch ``epoch`` (0-based); returns its phase name."""

@@ -62,3 +62,34 @@ def active_layers(model: Network) -> List[Network]:
         ValueError: See :func:`active_modules`.
     """
     return [m for _, m in active_leaves(model)]
+
+
+def active_operators(model: Network) -> List[Tuple[str, Network]]:
+    """``(name, module)`` of the units a runtime that fuses layers is timed on,
+    in graph-definition order (see :func:`active_modules`):
+
+    * the operator each choice point (a :class:`~nnabla_nas.module.MixedOp`,
+      ``is_choice``) ran, whole;
+    * outside the MixedOps, each called module whose children are all leaves
+      (such as a convolution, batch normalization, activation sequence,
+      which ONNX Runtime fuses into one kernel), whole;
+    * the other leaves outside the MixedOps.
+
+    Raises:
+        ValueError: See :func:`active_modules`.
+    """
+    units, stack = [], [("", model)]
+    while stack:
+        name, module = stack.pop()
+        if module.is_choice:
+            units.extend((f"{name}/{child}", op) for child, op in module.path_children()
+                         if op.input_shapes)
+            continue
+        children = list(module.modules.items())
+        if not children or (module.input_shapes and all(not m.modules for _, m in children)):
+            if module.input_shapes:
+                units.append((name, module))
+            continue
+        for child, sub in reversed(children):
+            stack.append((f"{name}/{child}" if name else child, sub))
+    return units

@@ -17,7 +17,10 @@ that runs elsewhere. The file is JSON::
       ]
     }
 
-``unit`` (``s``, ``ms`` or ``us``) applies to every ``latency``. Each entry's
+``unit`` (``s``, ``ms`` or ``us``) applies to every ``latency``. Optional
+fields tell where the table was measured: ``runtime`` (``nnabla``, the
+default for tables without it, or ``onnxruntime``), ``device`` (the CPU or
+GPU) and ``input_shape`` (the network input, without the batch axis). Each entry's
 key is its ``context`` (nnabla's default-context backend and type, such as
 ``cpu:float`` or ``cudnn:float|cuda:float|cpu:float``), ``layer`` (the
 class name), ``args`` (the module's ``extra_repr()``) and ``input_shapes``.
@@ -77,17 +80,26 @@ def layer_key(layer: Network, context: str, batch_size: Optional[int] = None) ->
     return context, type(layer).__name__, layer.extra_repr(), tuple(shapes)
 
 
-def save_table(path: str, latencies: Dict[LayerKey, float], unit: str = "ms") -> None:
+#: Fields of a table besides its entries: where it was measured.
+META_KEYS = ("runtime", "device", "input_shape")
+
+
+def save_table(path: str, latencies: Dict[LayerKey, float], unit: str = "ms",
+               meta: Optional[dict] = None) -> None:
     """Writes ``latencies`` (in seconds) to a JSON table in ``unit``, atomically.
+
+    Args:
+        meta: ``runtime``, ``device`` and ``input_shape`` (those not None are written).
 
     Raises:
         ValueError: If ``unit`` is not a time unit.
     """
     scale = _scale(unit)
+    meta = {k: v for k, v in (meta or {}).items() if k in META_KEYS and v is not None}
     entries = [{"context": c, "layer": name, "args": args,
                 "input_shapes": [list(s) for s in shapes], "latency": seconds / scale}
                for (c, name, args, shapes), seconds in sorted(latencies.items())]
-    text = json.dumps({"format": FORMAT, "version": VERSION, "unit": unit,
+    text = json.dumps({"format": FORMAT, "version": VERSION, "unit": unit, **meta,
                        "entries": entries}, indent=1)
     write_text_atomic(path, text + "\n")
 
@@ -97,6 +109,19 @@ def load_table(path: str) -> Dict[LayerKey, float]:
 
     Returns:
         Layer key -> latency in seconds.
+
+    Raises:
+        See :func:`read_table`.
+    """
+    return read_table(path)[0]
+
+
+def read_table(path: str) -> Tuple[Dict[LayerKey, float], dict]:
+    """Reads a JSON table written by :func:`save_table`.
+
+    Returns:
+        (layer key -> latency in seconds, the ``runtime``/``device``/``input_shape``
+        fields; ``runtime`` is ``nnabla`` when the file has none).
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
@@ -129,7 +154,15 @@ def load_table(path: str) -> Dict[LayerKey, float]:
         except (TypeError, ValueError) as err:
             raise fail(f"entry {i}: {err}") from None
         table[key] = value * TIME_UNITS[unit]
-    return table
+    meta = {k: data[k] for k in META_KEYS if k in data}
+    meta.setdefault("runtime", "nnabla")
+    if not isinstance(meta["runtime"], str):
+        raise fail(f"'runtime' must be a string, got {meta['runtime']!r}")
+    shape = meta.get("input_shape")
+    if shape is not None and not (isinstance(shape, list) and all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)):
+        raise fail(f"'input_shape' must be a list of positive integers, got {shape!r}")
+    return table, meta
 
 
 def _parse_entry(entry: dict) -> Tuple[LayerKey, float]:

@@ -182,3 +182,48 @@ def test_layers_are_priced_at_batch_size_one_by_default():
     assert [k[3] for k in per_image.latencies] == [((1, 3, 8, 8),)]
     assert as_run.n_measurements == 2
     assert sorted(k[3][0][0] for k in as_run.latencies) == [8, 16]
+
+
+def saved_table(net, path):
+    """Measures the conv path of ``net`` with the nnabla runtime, saves the table
+    at ``path`` and returns it parsed."""
+    est = LatencyEstimator(**FAST)
+    estimate(est, net, CONV)
+    est.save_table(str(path))
+    return json.loads(path.read_text())
+
+
+def test_table_records_runtime_device_and_input_shape(net, tmp_path):
+    data = saved_table(net, tmp_path / "latency.json")
+    assert data["runtime"] == "nnabla" and data["input_shape"] == [3, 32, 32]
+    assert "nnabla" in data["device"]
+
+
+def test_table_of_another_runtime_is_a_one_line_error(net, tmp_path):
+    path = tmp_path / "latency.json"
+    saved_table(net, path)
+    with pytest.raises(ValueError, match=r"latency table '.*' was measured with runtime "
+                                         r"'nnabla', this estimator uses 'onnxruntime'"):
+        LatencyEstimator(table=str(path), runtime="onnxruntime")
+
+
+def test_table_for_another_input_shape_is_an_error(net, tmp_path):
+    path = tmp_path / "latency.json"
+    data = saved_table(net, path)
+    data["input_shape"] = [3, 64, 64]
+    path.write_text(json.dumps(data))
+    other = LatencyEstimator(table=str(path))
+    with pytest.raises(ValueError, match=r"measured for network input \[3, 64, 64\], this "
+                                         r"network takes \[3, 32, 32\]"):
+        other.predict(net)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"runtime": "tflite"}, "unknown latency runtime 'tflite'; valid runtimes: nnabla, "
+                            "onnxruntime"),
+    ({"threads": 0}, "threads must be a positive integer"),
+    ({"clock": "gpu"}, "unknown clock 'gpu'; valid clocks: wall, cpu"),
+])
+def test_invalid_runtime_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        LatencyEstimator(**kwargs)

@@ -158,7 +158,9 @@ class FactorizedReduce(Mo.Module):
         x = self._relu(input)
         height, width = x.shape[2:]
         odd = (0, height % 2, 0, width % 2)
-        shifted = F.slice(x, start=(0, 0, 1, 1), stop=tuple(x.shape), step=(1, 1, 2, 2))
+        # The spatial axes only: a stop on the batch axis would fix the batch
+        # size of a saved graph (NNP files leave it variable).
+        shifted = F.slice(x, start=(1, 1), stop=(height, width), step=(2, 2))
         if any(odd):
             shifted = F.pad(shifted, odd)
         return self._bn(F.concatenate(self._conv_1(x), self._conv_2(shifted), axis=1))
