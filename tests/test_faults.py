@@ -17,14 +17,14 @@ import pytest
 from nnabla_nas.utils.io import load_h5_parameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_main import ROOT, search_config, tiny_npz, write  # noqa: E402
+from test_main import ROOT, pnas_config, search_config, tiny_npz, write  # noqa: E402
 
 pytestmark = pytest.mark.slow
 COUNTS = {"kills": 0, "signals": 0}
 
 
-def command(cfg, out):
-    return [sys.executable, str(ROOT / "main.py"), "-a", "DartsSearcher", "-f", str(cfg),
+def command(cfg, out, algorithm="DartsSearcher"):
+    return [sys.executable, str(ROOT / "main.py"), "-a", algorithm, "-f", str(cfg),
             "-o", str(out)]
 
 
@@ -59,13 +59,24 @@ def assert_loadable(out: Path, killed: bool = False) -> None:
     assert killed or not leftovers, leftovers
 
 
+def metrics(out: Path) -> list:
+    """The rows of ``metrics.csv`` without the wall-clock ``seconds`` column."""
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
 def assert_same_result(out: Path, ref: Path) -> None:
-    assert json.loads((out / "arch.json").read_text()) == json.loads((ref / "arch.json").read_text())
-    for name in ("arch.h5", "weights.h5"):
+    """Bit-identical final files: a resumed run is the uninterrupted run."""
+    names = [n for n in ("arch.h5", "weights.h5") if (ref / n).exists()]
+    assert names
+    if (ref / "arch.json").exists():
+        assert (out / "arch.json").read_text() == (ref / "arch.json").read_text()
+    for name in names:
         ours, theirs = load_h5_parameters(str(out / name)), load_h5_parameters(str(ref / name))
         assert list(ours) == list(theirs)
         for key in theirs:
-            np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, atol=1e-6, err_msg=key)
+            np.testing.assert_array_equal(ours[key], theirs[key], err_msg=f"{name}: {key}")
+    assert metrics(out) == metrics(ref)
 
 
 def test_repeated_sigkill_at_random_moments(reference, tmp_path):
@@ -203,6 +214,98 @@ def test_resume_removes_stale_temporaries(reference, tmp_path):
     assert "removed 2 temporary file(s)" in proc.stdout
     assert not list(out.rglob(".*.tmp*"))
     assert json.loads((out / "checkpoint" / "state.json").read_text()) == state
+
+
+# -- kills at random moments of whole runs, for every algorithm (issue 17) -------------
+
+def other_configs(data, genotype):
+    """Tiny ProxylessNAS search and training (drop-path, auxiliary head) configs."""
+    pnas = pnas_config(data)
+    pnas["hparams"]["epoch"] = 3
+    train = {"dataloader": {"npz": {"path": data, "valid_portion": 0.25}},
+             "network": {"darts": {"init_channels": 4, "num_cells": 3, "num_choices": 2,
+                                   "multiplier": 2, "stem_multiplier": 1, "genotype": genotype,
+                                   "auxiliary": True, "drop_path": 0.3}},
+             "optimizer": {"train": {"name": "Momentum", "lr": 0.05, "momentum": 0.9,
+                                     "grad_clip": 5.0, "lr_scheduler": "CosineScheduler"}},
+             "hparams": {"epoch": 4, "batch_size_train": 16, "batch_size_valid": 16,
+                         "mini_batch_train": 8, "loss_weights": [1.0, 0.4], "seed": 3}}
+    return {"ProxylessNasSearcher": pnas, "Trainer": train}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(reference):
+    """One uninterrupted run of each algorithm: algorithm -> (config, output). The
+    DARTS one is :func:`reference`; the training retrains its genotype."""
+    tmp, cfg, ref = reference
+    runs = {"DartsSearcher": (cfg, ref)}
+    for algorithm, config in other_configs(str(tmp / "tiny.npz"),
+                                           str(ref / "arch.json")).items():
+        path = write(tmp / f"{algorithm}.json", config)
+        out = tmp / algorithm
+        proc = subprocess.run(command(path, out, algorithm), capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        runs[algorithm] = (path, out)
+    return runs
+
+
+def interrupt(cmd, out, epoch, seconds, sig):
+    """Starts ``cmd``, waits until the checkpoint of ``epoch`` is committed (at once
+    for 0), then ``seconds``, and sends ``sig``. Returns the exit code."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = out / "checkpoint" / "state.json"
+    while proc.poll() is None and epoch > 0:
+        try:
+            if state.exists() and json.loads(state.read_text())["epoch"] >= epoch:
+                break
+        except ValueError:  # replaced while we read it
+            pass
+        time.sleep(0.02)
+    time.sleep(seconds)
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        COUNTS["kills" if sig == signal.SIGKILL else "signals"] += 1
+    return proc.wait(timeout=600)
+
+
+@pytest.mark.parametrize("algorithm", ["DartsSearcher", "ProxylessNasSearcher", "Trainer"])
+def test_killed_and_stopped_at_random_moments_resumes_bit_identically(
+        uninterrupted, tmp_path, algorithm):
+    """A SIGKILL and then a SIGINT, each at a random moment of the whole run (a
+    random number of epochs, so after warm-up or after several epochs, plus a
+    random part of the next epoch), then a rerun to the end: the same files, to
+    the last bit, as the uninterrupted run."""
+    cfg, ref = uninterrupted[algorithm]
+    durations = {int(row["epoch"]): float(row["seconds"])
+                 for row in csv.DictReader((ref / "metrics.csv").open())}
+    out = tmp_path / "out"
+    cmd = command(cfg, out, algorithm)
+    moments = sorted((random.randrange(1, len(durations)), random.uniform(0.1, 0.9))
+                     for _ in range(2))
+    seen = []
+    for (epoch, part), sig in zip(moments, (signal.SIGKILL, signal.SIGINT)):
+        code = interrupt(cmd, out, epoch, part * durations[epoch + 1], sig)
+        assert code in (0, -signal.SIGKILL, 128 + signal.SIGINT), code
+        assert_loadable(out, killed=True)
+        saved = json.loads((out / "checkpoint" / "state.json").read_text())
+        seen.append(f"{sig.name} in epoch {epoch + 1} at {part:.2f}: checkpoint of epoch "
+                    f"{saved['epoch']}, step {saved['runner']['step']}")
+    print("; ".join(seen))  # shown when the test fails
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert_same_result(out, ref)
+    if algorithm == "Trainer":
+        ours, theirs = (json.loads((d / "results.json").read_text()) for d in (out, ref))
+        for key in ("best_epoch", "valid_error", "test_error", "test_loss"):
+            assert ours[key] == theirs[key], key
+
+
+def test_report_counts(capsys):
+    """Printed for the Reliability page: faults injected in this run."""
+    with capsys.disabled():
+        print(f"\n[reliability] faults injected: {COUNTS['kills']} SIGKILLs, "
+              f"{COUNTS['signals']} stop signals, 1 NaN loss, 1 unwritable folder, "
+              f"1 write error")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -152,7 +152,7 @@ def test_killed_search_resumes_to_the_same_genotype(searched, tmp_path):
         json.loads((reference / "arch.json").read_text())
     ours, ref = load_h5_parameters(str(out / "arch.h5")), load_h5_parameters(str(reference / "arch.h5"))
     for key in ref:
-        np.testing.assert_allclose(ours[key], ref[key], rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(ours[key], ref[key], err_msg=key)  # bit-identical
     assert (out / "metrics.csv").read_text().count("\n") == 6
     assert "epoch 1/3" in (out / "log.txt").read_text()
 
@@ -226,7 +226,7 @@ def test_pnas_search_resume_and_retrain(searched, tmp_path):
     ours, ref = load_h5_parameters(str(out / "arch.h5")), load_h5_parameters(str(reference / "arch.h5"))
     assert list(ours) == list(ref) and len(ref) == 15  # unshared: 3 cells x 5 edges
     for key in ref:
-        np.testing.assert_allclose(ours[key], ref[key], rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(ours[key], ref[key], err_msg=key)  # bit-identical
 
     train = {"dataloader": {"npz": {"path": data}},
              "network": {"pnas": {"init_channels": 4, "num_cells": 3, "num_choices": 2,

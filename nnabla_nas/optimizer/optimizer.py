@@ -1,6 +1,7 @@
 """`Optimizer`: an nnabla solver with weight decay, global-norm gradient clipping,
 a learning-rate schedule and solver state that survives re-registration."""
 
+import json
 import os
 from collections import OrderedDict
 from typing import Dict, Optional
@@ -67,8 +68,12 @@ class Optimizer:
             check_kwargs(sched_cls, args, f"{path}.lr_scheduler_args")
             self._scheduler = sched_cls(**args)
         self.iteration = 0
+        # Every parameter ever registered, the current set (in the caller's order:
+        # the nnabla solver keeps its own in a hash-map order that depends on the
+        # registration history), and the solver states of the others.
         self._all: "OrderedDict[str, nn.Variable]" = OrderedDict()
-        self._stash: Dict[str, object] = {}
+        self._params: "OrderedDict[str, nn.Variable]" = OrderedDict()
+        self._stash: "OrderedDict[str, object]" = OrderedDict()
 
     # -- parameters ------------------------------------------------------------
     def set_parameters(self, params: Dict[str, nn.Variable], **_ignored) -> None:
@@ -79,7 +84,7 @@ class Optimizer:
         sampled search that re-registers the active path every step does not
         reset the solver.
         """
-        current = set(self._solver.get_parameters())
+        current = self._params
         wanted = OrderedDict(params)
         leaving = [k for k in current if k not in wanted]
         if leaving:
@@ -94,10 +99,11 @@ class Optimizer:
             if back:
                 self._solver.set_states(back)
         self._all.update(wanted)
+        self._params = wanted
 
     def get_parameters(self) -> Dict[str, nn.Variable]:
-        """The parameters the next update changes."""
-        return self._solver.get_parameters()
+        """The parameters the next update changes, in the order they were given."""
+        return OrderedDict(self._params)
 
     # -- updating --------------------------------------------------------------
     def zero_grad(self) -> None:
@@ -113,7 +119,7 @@ class Optimizer:
     def grad_norm(self) -> float:
         """Global L2 norm of the registered parameters' gradients."""
         total = 0.0
-        for p in self._solver.get_parameters().values():
+        for p in self._params.values():  # a fixed order: the float sum depends on it
             g = p.g.ravel()
             total += float(np.dot(g, g))
         return float(np.sqrt(total))
@@ -131,25 +137,76 @@ class Optimizer:
         self.iteration += 1
 
     # -- state -----------------------------------------------------------------
+    def states(self) -> "OrderedDict[str, object]":
+        """The solver state (an ``nnabla.solver.SolverState``: step counter ``t``
+        and buffers ``pstate``) of every parameter ever registered, by name."""
+        active = self._solver.get_states()
+        return OrderedDict((k, active[k] if k in self._params else self._stash[k])
+                           for k in self._all)
+
     def save(self, path: str) -> None:
-        """Writes the solver states of every parameter ever registered (``.h5``),
-        atomically, and the iteration counter beside them."""
-        active = OrderedDict(self._solver.get_parameters())
-        self.set_parameters(self._all)
-        try:
-            with atomic_path(path) as tmp:
-                self._solver.save_states(tmp)
-        finally:
-            self.set_parameters(active)
+        """Writes :meth:`states` to ``path`` (``.h5``), atomically.
+
+        The layout is nnabla's ``save_states`` one (``<name>/t``,
+        ``<name>/<buffer>``), plus the order of the registered, current and
+        stashed parameters as file attributes, so :meth:`load` rebuilds this
+        optimizer exactly.
+        """
+        import h5py
+        with atomic_path(path) as tmp:
+            with h5py.File(tmp, "w") as f:
+                for key, state in self.states().items():
+                    f[f"{key}/t"] = np.uint32(state.t)
+                    for name, var in state.pstate.items():
+                        f[f"{key}/{name}"] = var.d
+                for name, keys in (("registered", self._all), ("active", self._params),
+                                   ("stashed", self._stash)):
+                    f.attrs[name] = json.dumps(list(keys))
 
     def load(self, path: str, iteration: int) -> None:
-        """Restores states written by :meth:`save` and the iteration counter."""
+        """Restores the states written by :meth:`save` (or by nnabla's
+        ``save_states``) and the iteration counter.
+
+        Every parameter of the file must have been registered with
+        :meth:`set_parameters` before; registered parameters the file does not
+        hold were never registered in the saved run and are dropped.
+
+        Each state is read by its exact name: nnabla's ``load_states`` gives a
+        parameter whose name is a prefix of another's (``alpha/1`` of
+        ``alpha/10``) the other's buffers.
+
+        Raises:
+            FileNotFoundError: If ``path`` does not exist.
+            ValueError: If the file holds a parameter that is not registered.
+        """
+        import h5py
         if not os.path.isfile(path):
             raise FileNotFoundError(f"solver state file '{path}' does not exist")
-        active = OrderedDict(self._solver.get_parameters())
-        self.set_parameters(self._all)
-        self._solver.load_states(path)
-        self.set_parameters(active)
+        with h5py.File(path, "r") as f:
+            if "registered" in f.attrs:
+                order = {k: json.loads(f.attrs[k]) for k in ("registered", "active", "stashed")}
+            else:  # written by nnabla's save_states: the file's names, all current
+                names = []
+                f.visititems(lambda name, obj: names.append(name[:-2])
+                             if isinstance(obj, h5py.Dataset) and name.endswith("/t") else None)
+                order = {"registered": names, "active": names, "stashed": []}
+            unknown = [k for k in order["registered"] if k not in self._all]
+            if unknown:
+                raise ValueError(f"solver state file '{path}' holds parameters this optimizer "
+                                 f"does not have: {', '.join(unknown[:5])}")
+            params = OrderedDict((k, self._all[k]) for k in order["registered"])
+            self._solver.remove_parameters(list(self._params))
+            self._solver.set_parameters(params, reset=False, retain_state=True)
+            states = self._solver.get_states()
+            for key, state in states.items():
+                group = f[key]
+                state.t = int(group["t"][()])
+                for name, var in state.pstate.items():
+                    var.d = group[name][...]
+            self._solver.set_states(states)
+        self._all, self._params, self._stash = params, OrderedDict(params), OrderedDict()
+        self.set_parameters(OrderedDict((k, params[k]) for k in order["active"]))
+        self._stash = OrderedDict((k, self._stash[k]) for k in order["stashed"])
         self.iteration = int(iteration)
 
     def __repr__(self) -> str:

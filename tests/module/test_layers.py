@@ -222,6 +222,21 @@ def test_dropout():
         Mo.Dropout(1.0)
 
 
+def test_dropout_masks_come_from_its_random_state():
+    """A restored ``rng`` redraws the same masks in an already built graph."""
+    x = nn.Variable.from_numpy_array(np.ones((20, 30), np.float32))
+    drop = Mo.Dropout(0.5, rng=np.random.RandomState(4))
+    y = drop(x)
+    state = drop.rng.get_state()
+    y.forward()
+    first = y.d.copy()
+    y.forward()
+    assert not np.array_equal(first, y.d)
+    drop.rng.set_state(state)
+    y.forward()
+    np.testing.assert_array_equal(first, y.d)
+
+
 def test_identity():
     x = var(2, 3)
     assert Mo.Identity()(x) is x

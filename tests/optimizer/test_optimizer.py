@@ -137,11 +137,101 @@ def test_save_load_round_trip(tmp_path):
     other.set_parameters(ps)
     other.load(path, iteration=3)
     assert other.iteration == 3
+    assert list(other.get_parameters()) == ["p0"]  # p1 stashed again, as in opt
+    a, b = opt.states(), other.states()
+    assert list(a) == list(b) == ["p0", "p1"]
     for key in ("p0", "p1"):
-        a, b = opt._solver.get_states(), other._solver.get_states()
-        if key in a:
-            assert a[key].t == b[key].t == 3
-            np.testing.assert_allclose(a[key].pstate["mean"].d, b[key].pstate["mean"].d)
-    assert other._solver.get_states()["p1"].t == 3
+        assert a[key].t == b[key].t == 3
+        np.testing.assert_array_equal(a[key].pstate["mean"].d, b[key].pstate["mean"].d)
     with pytest.raises(FileNotFoundError, match="missing.h5"):
         other.load(str(tmp_path / "missing.h5"), 0)
+
+
+def adam_run(names, steps=4):
+    """An Adam optimizer after ``steps`` updates with distinct gradients per parameter."""
+    rng = np.random.RandomState(0)
+    ps = {k: Parameter((3,), initializer=rng.randn(3).astype(np.float32)) for k in names}
+    opt = Optimizer(name="Adam", lr=0.05, beta1=0.5, weight_decay=1e-3)
+    opt.set_parameters(ps)
+    for step in range(steps):
+        for i, p in enumerate(ps.values()):
+            p.g = rng.randn(3) * (i + 1)
+        opt.update()
+    return ps, opt
+
+
+def assert_same_states(a, b):
+    assert list(a) == list(b)
+    for key in a:
+        assert a[key].t == b[key].t, key
+        assert sorted(a[key].pstate) == sorted(b[key].pstate), key
+        for name in a[key].pstate:
+            np.testing.assert_array_equal(a[key].pstate[name].d, b[key].pstate[name].d,
+                                          err_msg=f"{key}/{name}")
+
+
+def test_load_restores_each_parameter_by_its_exact_name(tmp_path):
+    """Issue 17: nnabla's load_states gives ``alpha/1`` the moments of ``alpha/1x``
+    (a name it is a prefix of); the DARTS cells name their 14 alphas like that."""
+    names = [f"alpha/{i}" for i in range(12)]
+    ps, opt = adam_run(names)
+    path = str(tmp_path / "s.h5")
+    opt.save(path)
+    other = Optimizer(name="Adam", lr=0.05, beta1=0.5, weight_decay=1e-3)
+    other.set_parameters(ps)
+    other.load(path, opt.iteration)
+    assert_same_states(opt.states(), other.states())
+
+
+def test_load_reads_a_file_of_nnabla_save_states(tmp_path):
+    """Checkpoints written before the fix (nnabla's layout, no order attributes)."""
+    names = ["w/1", "w/10", "w/2"]
+    ps, opt = adam_run(names)
+    path = str(tmp_path / "old.h5")
+    opt._solver.save_states(path)
+    other = Optimizer(name="Adam", lr=0.05, beta1=0.5, weight_decay=1e-3)
+    other.set_parameters(ps)
+    other.load(path, opt.iteration)
+    assert_same_states(dict(sorted(opt.states().items())), dict(sorted(other.states().items())))
+
+
+def test_load_drops_parameters_the_saved_run_never_registered(tmp_path):
+    ps, opt = adam_run(["a", "b"])
+    path = str(tmp_path / "s.h5")
+    opt.save(path)
+    extra = {**ps, "c": Parameter((3,))}
+    other = Optimizer(name="Adam", lr=0.05, beta1=0.5, weight_decay=1e-3)
+    other.set_parameters(extra)
+    other.load(path, opt.iteration)
+    assert list(other.states()) == ["a", "b"] and list(other.get_parameters()) == ["a", "b"]
+    fewer = Optimizer(name="Adam", lr=0.05)
+    fewer.set_parameters({"a": ps["a"]})
+    with pytest.raises(ValueError, match="does not have: b"):
+        fewer.load(path, 0)
+
+
+def test_grad_norm_does_not_depend_on_registration_history():
+    """The solver keeps its parameters in a hash-map order that depends on how they
+    were registered; the clipping norm sums in the caller's order instead, so a
+    resumed run (registered at once) clips exactly as the live one (one by one)."""
+    rng = np.random.RandomState(1)
+    # Magnitudes from 1e-6 to 1e2, as in a network: the float64 sum then rounds.
+    grads = {f"p{i}": (rng.randn(5) * 10 ** rng.uniform(-6, 2)).astype(np.float32)
+             for i in range(200)}
+
+    def norm(history):
+        ps = {k: Parameter((5,)) for k in grads}
+        opt = Optimizer(name="Sgd", lr=0.1, grad_clip=1.0)
+        for keys in history:
+            opt.set_parameters({k: ps[k] for k in keys})
+        opt.set_parameters(ps)
+        for k, p in ps.items():
+            p.g = grads[k]
+        return opt.grad_norm()
+
+    keys = list(grads)
+    at_once = norm([keys])
+    for seed in range(5):  # sampled paths: parameters leave and come back
+        draw = np.random.RandomState(seed)
+        history = [[k for k in keys if draw.rand() < 0.5] for _ in range(6)]
+        assert norm(history).hex() == at_once.hex()

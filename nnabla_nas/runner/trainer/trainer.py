@@ -33,11 +33,16 @@ class Trainer(Runner):
         return os.path.join(self.output_path, "weights.h5")
 
     def state(self) -> dict:
-        return {**super().state(), "best": self.best}
+        state = {**super().state(), "best": self.best}
+        if self._drop_path is not None:
+            state["drop_path_prob"] = self.model.drop_path_prob
+        return state
 
     def load_state(self, state: dict) -> None:
         super().load_state(state)
         self.best = dict(state.get("best", self.best))
+        if "drop_path_prob" in state:
+            self.model.drop_path_prob = state["drop_path_prob"]
 
     def train_on_batch(self):
         """One weight update on the ``train`` split; returns (loss, error)."""

@@ -20,6 +20,7 @@ import nnabla.functions as F
 import numpy as np
 
 from .... import module as Mo
+from ....module.dropout import drop_mask
 from .genotype import CellGenotype, num_edges
 from .ops import SharedReLU, CANDIDATES, FactorizedReduce, ReLUConvBN, build_op
 
@@ -130,27 +131,45 @@ class SearchCell(Cell):
 class DropPath(Mo.Module):
     """Zeros the whole output of an edge for each sample with probability
     :attr:`drop_prob` in training, scaling kept samples by ``1 / (1 - drop_prob)``;
-    the identity when not training. Each call draws a new mask (``F.rand``),
-    and each forward pass redraws it.
+    the identity when not training. The mask is drawn from :attr:`rng` at every
+    forward pass, with the :attr:`drop_prob` of that moment, so a graph built
+    once follows the trainer's schedule (a graph built while it is 0 included).
+    Until :attr:`drop_prob` is first set above 0 (no drop-path configured), it
+    adds nothing to the graph.
 
     Args:
         drop_prob: Probability of dropping, in ``[0, 1)``.
+        rng: Random state of the masks (default: one seeded from numpy's global
+            random state, so ``np.random.seed`` makes runs repeatable).
 
     References:
         Larsson, Maire, Shakhnarovich. FractalNet: Ultra-Deep Neural Networks
         without Residuals. ICLR 2017.
     """
 
-    def __init__(self, drop_prob: float = 0.0):
+    def __init__(self, drop_prob: float = 0.0, rng: Optional[np.random.RandomState] = None):
+        self.enabled = False
         self.drop_prob = drop_prob
+        self.rng = rng if rng is not None else np.random.RandomState(
+            np.random.randint(2 ** 31 - 1))
+
+    @property
+    def drop_prob(self) -> float:
+        """Probability of dropping; once above 0, graphs built include the mask
+        (:attr:`enabled`), so a schedule may bring it back to 0 and up again."""
+        return self.__dict__["_drop_prob"]
+
+    @drop_prob.setter
+    def drop_prob(self, prob: float) -> None:
+        self.__dict__["_drop_prob"] = float(prob)
+        if prob > 0:
+            self.__dict__["enabled"] = True
 
     def call(self, input):
-        if not self.training or self.drop_prob <= 0:
+        if not self.training or not self.enabled:
             return input
-        keep = 1.0 - self.drop_prob
-        noise = F.rand(shape=(input.shape[0],) + (1,) * (len(input.shape) - 1))
-        mask = F.greater_equal_scalar(noise, self.drop_prob)
-        return input * mask * (1.0 / keep)
+        shape = (input.shape[0],) + (1,) * (len(input.shape) - 1)
+        return input * drop_mask(shape, lambda: self.drop_prob, self.rng)
 
     def extra_repr(self) -> str:
         return f"drop_prob={self.drop_prob}"

@@ -121,8 +121,34 @@ def test_drop_path_drops_whole_samples_and_rescales():
     assert 0.4 < (per_sample[:, 0] == 0).mean() < 0.6
     drop.training = False
     assert drop(x) is x
-    drop.training, drop.drop_prob = True, 0.0
+    drop.training, drop.enabled = True, False
     assert drop(x) is x
+
+
+def test_drop_path_follows_its_probability_and_random_state_in_a_built_graph():
+    """The mask reads drop_prob and draws from the module's rng at each forward
+    pass, so a cached graph follows a schedule and a restored rng redraws the
+    same masks (nnabla's own random generator cannot be saved)."""
+    x = nn.Variable((50, 2, 3, 3))
+    x.d = 1.0
+    drop = DropPath(0.5, rng=np.random.RandomState(0))
+    drop.drop_prob = 0.0  # a schedule starting at 0: the graph is built anyway
+    y = drop(x)
+    y.forward()
+    np.testing.assert_array_equal(y.d, x.d)
+    drop.drop_prob = 0.5
+    state = drop.rng.get_state()
+    y.forward()
+    first = y.d.copy()
+    assert 0 < (first[:, 0, 0, 0] == 0).mean() < 1
+    y.forward()
+    assert not np.array_equal(first, y.d)
+    drop.rng.set_state(state)
+    y.forward()
+    np.testing.assert_array_equal(first, y.d)
+    funcs = []
+    y.visit(lambda f: funcs.append(f.info.type_name))
+    assert not [f for f in funcs if f.startswith("Rand") or f == "Dropout"], funcs
 
 
 def genotype_cell(ops):
