@@ -14,14 +14,18 @@ from typing import Dict, Optional, Tuple
 import nnabla as nn
 import numpy as np
 
-from ...module.mixedop import fixed_alphas
+from ...module.batchnorm import kept_running_stats
+from ...module.mixedop import binary_gates, fixed_alphas
 from ...utils.context import release_memory_cache
 from ...utils.registry import ConfigError, check_kwargs
 from ..registry import RUNNERS
+from ..runner import frozen
 from .darts import DartsSearcher
 from .score import ScoreSum
 
 REWARDS = ("accuracy", "loss")
+#: How the architecture step estimates the gradient of ``alpha``.
+GRADIENT_ESTIMATORS = ("reinforce", "binary_gates")
 
 
 @RUNNERS.register("ProxylessNasSearcher")
@@ -38,10 +42,25 @@ class ProxylessNasSearcher(DartsSearcher):
       the score-function gradient ``mean_i (r_i - b) grad log p(a_i)`` with a
       moving-average baseline ``b`` (decay ``hparams.baseline_decay``).
 
+    With ``gradient_estimator="binary_gates"`` the architecture step is the
+    paper's gradient mode instead: every choice point builds two sampled
+    operators behind binary gates (:func:`~nnabla_nas.module.mixedop.binary_gates`),
+    one forward and backward pass of the validation loss gives the gates'
+    gradients, ``alpha`` descends on the gradient they estimate, and the two
+    sampled entries of each ``alpha`` are shifted so that the probabilities of
+    the operators that were not sampled stay as they were.
+
+    Either way, the architecture step leaves the batch-normalization running
+    statistics as it found them: its passes normalise with the statistics of
+    the validation batch (training mode, as the weight steps do) and the
+    running ones are restored afterwards.
+
     Args:
         model, optimizer, dataloader, args: as :class:`Runner`.
-        regularizer: Name -> estimator (``LatencyEstimator``, ``MemoryEstimator``).
-        reward: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``).
+        regularizer: Name -> estimator (``LatencyEstimator``, ``MemoryEstimator``);
+            REINFORCE only.
+        reward: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``); REINFORCE only.
+        gradient_estimator: ``reinforce`` or ``binary_gates``.
     """
 
     network_mode = "sample"
@@ -49,12 +68,21 @@ class ProxylessNasSearcher(DartsSearcher):
     recompute_default = False  # one path in memory: nothing to gain
 
     def __init__(self, model, optimizer, dataloader, args, regularizer: Optional[Dict] = None,
-                 reward: str = "accuracy"):
+                 reward: str = "accuracy", gradient_estimator: str = "reinforce"):
         super().__init__(model, optimizer, dataloader, args)
         if reward not in REWARDS:
             raise ConfigError(f"reward: unknown reward '{reward}'; valid: {', '.join(REWARDS)}")
+        if gradient_estimator not in GRADIENT_ESTIMATORS:
+            raise ConfigError(f"gradient_estimator: unknown estimator '{gradient_estimator}'; "
+                              f"valid: {', '.join(GRADIENT_ESTIMATORS)}")
+        if gradient_estimator == "binary_gates" and regularizer:
+            raise ConfigError("optimizer.regularizer: the binary_gates gradient estimator "
+                              "takes no regularizer (its gradient is the validation loss's); "
+                              "use gradient_estimator 'reinforce' for a latency or memory "
+                              "budget")
         self.regularizer = dict(regularizer or {})
         self.reward = reward
+        self.gradient_estimator = gradient_estimator
         self.baseline: Optional[float] = None
         self._estimates = defaultdict(list)
 
@@ -71,7 +99,8 @@ class ProxylessNasSearcher(DartsSearcher):
     def config_kwargs(cls, config) -> dict:
         from ...utils.estimator import build_estimators
         return {"regularizer": build_estimators(config.regularizer),
-                "reward": config.hparams.reward}
+                "reward": config.hparams.reward,
+                "gradient_estimator": config.hparams.gradient_estimator}
 
     def state(self) -> dict:
         return {**super().state(), "baseline": self.baseline,
@@ -90,12 +119,24 @@ class ProxylessNasSearcher(DartsSearcher):
         return ScoreSum(self.arch_parameters, self.mixed_ops)
 
     def valid_on_batch(self):
-        """Architecture step: REINFORCE over ``n_iter`` sampled architectures."""
+        """Architecture step: REINFORCE over ``n_iter`` sampled architectures, or
+        the binary gates' gradient; batch-norm running statistics untouched."""
         # The weight step's buffers are freed but cached; the scoring passes need
         # others (forward only, other paths), so hand the cache back first.
         release_memory_cache()
         loader = self.dataloader["valid"]
         batches = [loader.next() for _ in range(self.args.accum_valid)]
+        with kept_running_stats(self.model):
+            if self.gradient_estimator == "binary_gates":
+                result = self._gates_step(batches)
+            else:
+                result = self._reinforce_step(batches)
+        for name, alpha in self.arch_parameters.items():
+            if not np.all(np.isfinite(alpha.d)):
+                self.check_finite(float("nan"), f"architecture weight '{name}'")
+        return result
+
+    def _reinforce_step(self, batches):
         arch = self.arch_parameters
         scores = self.score_sum
         with fixed_alphas(scores.owners):  # alpha changes only after the loop
@@ -110,10 +151,47 @@ class ProxylessNasSearcher(DartsSearcher):
         optimizer.update()
         decay = self.args.baseline_decay
         self.baseline = decay * baseline + (1 - decay) * float(np.mean(rewards))
-        for name, alpha in arch.items():
-            if not np.all(np.isfinite(alpha.d)):
-                self.check_finite(float("nan"), f"architecture weight '{name}'")
         return float(np.mean(losses)), float(np.mean(errors))
+
+    def _gates_step(self, batches):
+        """The gradient mode: one build with two gated operators per choice point,
+        forward and backward over ``batches``, descent on the gates' estimate."""
+        scores = self.score_sum
+        with frozen(self.net_parameters.values()), binary_gates(scores.owners):
+            graph = self.graph("arch", self.dataloader["valid"].batch_size, training=True)
+            loss = err = 0.0
+            for batch in batches:
+                graph.feed(batch)
+                b_loss, b_err = graph.forward()
+                self.check_finite(b_loss, "valid loss")
+                graph.loss.backward(1.0 / len(batches), clear_buffer=True)
+                loss += b_loss / len(batches)
+                err += b_err / len(batches)
+            del graph
+        flat = np.zeros(scores.size)
+        touched = {}  # flat index of an alpha's first entry -> its sampled places
+        for m, place in zip(scores.owners, scores.places):
+            grad = m.gate_gradient
+            if grad is not None:
+                flat[place] += grad
+                touched.setdefault(int(place[0]), set()).update(int(place[k])
+                                                                for k in m.gate_pair)
+        before = np.concatenate([a.d.ravel() for a in self.arch_parameters.values()])
+        optimizer = self.optimizer["valid"]
+        optimizer.set_parameters(self.arch_parameters)
+        scores.assign_grads(flat)
+        optimizer.update()
+        # Keep the probabilities of the operators no pair sampled: shift each
+        # alpha's sampled entries so that their total softmax mass is unchanged.
+        after = np.concatenate([a.d.ravel() for a in self.arch_parameters.values()])
+        for places in touched.values():
+            idx = np.array(sorted(places))
+            after[idx] += _logsumexp(before[idx]) - _logsumexp(after[idx])
+        start = 0
+        for alpha in self.arch_parameters.values():
+            alpha.d = after[start:start + alpha.size].reshape(alpha.shape)
+            start += alpha.size
+        return loss, err
 
     def _score_path(self, batches) -> Tuple[float, np.ndarray, float, float]:
         """Draws one path and scores it on ``batches``: returns its reward, flat
@@ -146,3 +224,8 @@ class ProxylessNasSearcher(DartsSearcher):
                                f"{text}")
             self.epoch_extra = text
         super().end_epoch(phase, train, valid, seconds)
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    top = float(np.max(x))
+    return top + float(np.log(np.sum(np.exp(x - top))))

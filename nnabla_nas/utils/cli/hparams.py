@@ -31,6 +31,10 @@ class Hparams:
         baseline_decay: ProxylessNAS: decay of the reward's moving-average baseline.
         reward: ProxylessNAS: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``)
             of a sampled architecture on the validation mini-batches.
+        gradient_estimator: ProxylessNAS: ``reinforce`` (score function over
+            ``n_iter`` sampled architectures) or ``binary_gates`` (the paper's
+            gradient mode: two sampled operators per choice point behind
+            binary gates, one backward pass).
         recompute: Drop the outputs of cheap functions (ReLU, batch
             normalization, pooling, reshapes) after the forward pass and
             recompute them in the backward pass: the same numbers with about a
@@ -60,6 +64,7 @@ class Hparams:
     n_iter: int = 10
     baseline_decay: float = 0.95
     reward: str = "accuracy"
+    gradient_estimator: str = "reinforce"
     recompute: Optional[bool] = None
     context: str = "cpu"
     device_id: str = "0"
@@ -113,6 +118,9 @@ class Hparams:
         if self.reward not in ("accuracy", "loss"):
             raise ConfigError(f"{path}.reward: unknown reward '{self.reward}'; "
                               f"valid: accuracy, loss")
+        if self.gradient_estimator not in ("reinforce", "binary_gates"):
+            raise ConfigError(f"{path}.gradient_estimator: unknown estimator "
+                              f"'{self.gradient_estimator}'; valid: reinforce, binary_gates")
         if self.loss_weights is not None and (
                 not self.loss_weights or
                 not all(isinstance(w, (int, float)) and not isinstance(w, bool)
