@@ -273,3 +273,11 @@ def test_architecture_step_leaves_running_statistics_unchanged(tmp_path, estimat
         np.testing.assert_array_equal(v, trained[k], err_msg=k)
     assert any(not np.array_equal(a.d, alphas[k])
                for k, a in model.get_arch_parameters().items())
+
+
+def test_binary_gates_refuse_a_regularizer(tmp_path):
+    from nnabla_nas.utils.estimator import MemoryEstimator
+    from nnabla_nas.utils.registry import ConfigError
+    with pytest.raises(ConfigError, match="binary_gates gradient estimator takes no regularizer"):
+        searcher(tmp_path, KnownRewards(), 0, gradient_estimator="binary_gates",
+                 regularizer={"MemoryEstimator": MemoryEstimator(bound=1.0)})

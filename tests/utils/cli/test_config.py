@@ -73,6 +73,8 @@ CASES = [
     (bad(["hparams", "loss_weights"], ["a"]), r"hparams.loss_weights: expected a list of numbers"),
     (bad(["hparams", "input_shapes"], [3, 32, 32]), r"hparams.input_shapes: expected a list of shapes"),
     (bad(["hparams"], [1, 2]), r"hparams: expected an object"),
+    (bad(["hparams", "gradient_estimator"], "gates"),
+     r"hparams.gradient_estimator: unknown estimator 'gates'; valid: reinforce, binary_gates"),
 ]
 
 

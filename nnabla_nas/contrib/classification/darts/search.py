@@ -64,7 +64,7 @@ class SearchNet(DartsNetwork):
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, "
                              f"got {sampling!r}")
-        self._num_choices, self._shared = num_choices, shared
+        self._num_choices, self._shared, self._sampling = num_choices, shared, sampling
         if shared:
             self.alpha_normal = self._new_alphas()
             self.alpha_reduce = self._new_alphas()
