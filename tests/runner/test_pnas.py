@@ -281,3 +281,40 @@ def test_binary_gates_refuse_a_regularizer(tmp_path):
     with pytest.raises(ConfigError, match="binary_gates gradient estimator takes no regularizer"):
         searcher(tmp_path, KnownRewards(), 0, gradient_estimator="binary_gates",
                  regularizer={"MemoryEstimator": MemoryEstimator(bound=1.0)})
+
+
+def test_train_paths_sum_the_gradients_of_the_paths_drawn(tmp_path):
+    """With train_paths=3 one weight step draws three paths on the same batch and
+    applies, with Sgd, W_k -= lr * (times op k was drawn) * dL/dW_k."""
+    def convs():
+        return [Mo.Conv(C, C, (1, 1), with_bias=False, rng=np.random.RandomState(k))
+                for k in range(2)]
+    model = KnownRewards(convs(), rng=np.random.RandomState(3))
+    loaders = onehot_loaders(seed=0)
+    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, output_path=str(tmp_path),
+                 quiet=True, train_paths=3)
+    s = ProxylessNasSearcher(model, {"train": Optimizer(name="Sgd", lr=0.1),
+                                     "valid": Optimizer(name="Adam", lr=0.1)},
+                             loaders, hp, train_paths=3)
+    batch = onehot_loaders(seed=0)["train"].next()  # the batch the step will read
+    weights = [op._W for op in model.choice._ops]
+    before = [w.d.copy() for w in weights]
+    replay = np.random.RandomState()
+    replay.set_state(model.choice.rng.get_state())  # planned builds below do not draw
+    drawn = [int(np.searchsorted([0.5, 1.0], replay.random_sample(), side="right"))
+             for _ in range(3)]
+    grads = []
+    for k in range(2):  # dL/dW_k on the batch, through a planned build of op k
+        model.choice.plan(k, np.zeros(2))
+        x, t = nn.Variable(batch[0].shape), nn.Variable((16, 1))
+        x.d, t.d = batch
+        loss = model.loss(model(x), t)
+        weights[k].grad.zero()
+        loss.forward()
+        loss.backward()
+        grads.append(weights[k].g.copy())
+    s.train_on_batch()
+    for k in range(2):
+        expected = before[k] - 0.1 * drawn.count(k) * grads[k]
+        np.testing.assert_allclose(weights[k].d, expected, rtol=1e-5, atol=1e-6)
+    assert set(drawn) == {0, 1}, drawn  # (the seed draws both: the sum is tested)

@@ -61,6 +61,10 @@ class ProxylessNasSearcher(DartsSearcher):
             REINFORCE only.
         reward: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``); REINFORCE only.
         gradient_estimator: ``reinforce`` or ``binary_gates``.
+        train_paths: Paths drawn per weight step, all on the same training
+            batch; their gradients are summed before the one update (FairNAS'
+            accumulation), so every operation is trained more often per step,
+            for ``train_paths`` times the work.
     """
 
     network_mode = "sample"
@@ -68,8 +72,13 @@ class ProxylessNasSearcher(DartsSearcher):
     recompute_default = False  # one path in memory: nothing to gain
 
     def __init__(self, model, optimizer, dataloader, args, regularizer: Optional[Dict] = None,
-                 reward: str = "accuracy", gradient_estimator: str = "reinforce"):
+                 reward: str = "accuracy", gradient_estimator: str = "reinforce",
+                 train_paths: int = 1):
         super().__init__(model, optimizer, dataloader, args)
+        if isinstance(train_paths, bool) or not isinstance(train_paths, int) or train_paths < 1:
+            raise ConfigError(f"train_paths: must be an integer of at least 1, "
+                              f"got {train_paths!r}")
+        self.train_paths = train_paths
         if reward not in REWARDS:
             raise ConfigError(f"reward: unknown reward '{reward}'; valid: {', '.join(REWARDS)}")
         if gradient_estimator not in GRADIENT_ESTIMATORS:
@@ -100,7 +109,8 @@ class ProxylessNasSearcher(DartsSearcher):
         from ...utils.estimator import build_estimators
         return {"regularizer": build_estimators(config.regularizer),
                 "reward": config.hparams.reward,
-                "gradient_estimator": config.hparams.gradient_estimator}
+                "gradient_estimator": config.hparams.gradient_estimator,
+                "train_paths": config.hparams.train_paths}
 
     def state(self) -> dict:
         return {**super().state(), "baseline": self.baseline,
@@ -117,6 +127,34 @@ class ProxylessNasSearcher(DartsSearcher):
         """Sums the MixedOps' scores of a built path into one vector (the model's
         structure is fixed while the runner uses it)."""
         return ScoreSum(self.arch_parameters, self.mixed_ops)
+
+    def train_on_batch(self, warmup: bool = False):
+        """Weight step: ``train_paths`` sampled paths on the same batch, their
+        gradients summed, one update of every weight on any of them."""
+        if self.train_paths == 1:
+            return super().train_on_batch(warmup)
+        optimizer = self.weight_optimizer(warmup)
+        loader = self.dataloader["train"]
+        batches = [loader.next() for _ in range(self.args.accum_train)]
+        for param in self.net_parameters.values():
+            param.grad.zero()
+        used = {}
+        loss = err = 0.0
+        with frozen(self.arch_parameters.values()):
+            for _ in range(self.train_paths):
+                graph = self.graph("search", loader.batch_size, training=True)
+                used.update(self.model.get_net_parameters(grad_only=True))
+                for batch in batches:
+                    graph.feed(batch)
+                    b_loss, b_err = graph.forward()
+                    self.check_finite(b_loss, "train loss")
+                    graph.loss.backward(1.0 / len(batches), clear_buffer=True)
+                    loss += b_loss / len(batches) / self.train_paths
+                    err += b_err / len(batches) / self.train_paths
+                del graph
+        optimizer.set_parameters(used)
+        optimizer.update()
+        return loss, err
 
     def valid_on_batch(self):
         """Architecture step: REINFORCE over ``n_iter`` sampled architectures, or

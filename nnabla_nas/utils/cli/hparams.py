@@ -35,6 +35,8 @@ class Hparams:
             ``n_iter`` sampled architectures) or ``binary_gates`` (the paper's
             gradient mode: two sampled operators per choice point behind
             binary gates, one backward pass).
+        train_paths: ProxylessNAS: paths drawn per weight step on the same
+            batch, their gradients summed before the update.
         recompute: Drop the outputs of cheap functions (ReLU, batch
             normalization, pooling, reshapes) after the forward pass and
             recompute them in the backward pass: the same numbers with about a
@@ -65,6 +67,7 @@ class Hparams:
     baseline_decay: float = 0.95
     reward: str = "accuracy"
     gradient_estimator: str = "reinforce"
+    train_paths: int = 1
     recompute: Optional[bool] = None
     context: str = "cpu"
     device_id: str = "0"
@@ -98,7 +101,7 @@ class Hparams:
     def check(self, path: str = "hparams") -> None:
         """Range checks; raises :class:`ConfigError` naming the key."""
         for key in ("epoch", "batch_size_train", "batch_size_valid", "mini_batch_train",
-                    "mini_batch_valid", "print_frequency", "n_iter"):
+                    "mini_batch_valid", "print_frequency", "n_iter", "train_paths"):
             if int(getattr(self, key)) < 1:
                 raise ConfigError(f"{path}.{key}: must be at least 1, got {getattr(self, key)}")
             setattr(self, key, int(getattr(self, key)))
