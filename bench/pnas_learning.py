@@ -19,12 +19,16 @@ It prints the mean train error of steps 1-22, 45-66 and 89-110 (the error of
 each batch before its update) as mean ± sample std over the seeds, and writes
 the table to ``bench/results/pnas_learning-<stamp>.md`` and ``.json``.
 
+``planted``: architecture steps each gradient estimator needs on the planted
+problem of ``tests/runner/test_pnas.py`` (eight operations, one best).
+
 ``memory``: peak and current RSS of a paper-size ProxylessNAS search (init_channels
 16, 8 cells, mini-batch 16, n_iter 10; random images) after each of 50 steps.
 
     python bench/pnas_learning.py learn --seeds 0 1 2
     python bench/pnas_learning.py learn --variants fixed nodes --seeds 0   # a subset
     python bench/pnas_learning.py memory --steps 50 --sampling nodes
+    python bench/pnas_learning.py planted      # REINFORCE vs binary gates, planted op
 """
 
 import argparse
@@ -183,6 +187,29 @@ def memory(a) -> None:
           f"{np.mean(released[half:]):.0f} MiB; machine {machine()['cpu']}")
 
 
+def planted(a) -> None:
+    """Architecture steps until the planted best of eight operations has
+    probability 0.8 (the problem of tests/runner/test_pnas.py), per estimator."""
+    import tempfile
+    sys.path.insert(0, os.path.join(ROOT, "tests", "runner"))
+    import test_pnas as T
+    tmp = tempfile.mkdtemp(prefix="pnas_planted_")
+    print(f"steps to p(planted op) >= 0.8 (limit {a.limit}), Adam lr {a.lr}, seeds {a.seeds}")
+    for estimator, n_iter in (("reinforce", 2), ("reinforce", 4), ("binary_gates", 1)):
+        steps = []
+        for seed in a.seeds:
+            model = T.KnownRewards(T.planted_ops(), rng=np.random.RandomState(seed))
+            s = T.searcher(os.path.join(tmp, f"{estimator}{n_iter}-{seed}"), model, seed,
+                           n_iter=n_iter, lr=a.lr, gradient_estimator=estimator)
+            steps.append(a.limit + 1)
+            for step in range(1, a.limit + 1):
+                s.valid_on_batch()
+                if model.choice.probabilities()[1] >= 0.8:
+                    steps[-1] = step
+                    break
+        print(f"{estimator:>12} n_iter {n_iter}: {steps}  (mean {np.mean(steps):.1f})")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="task", required=True)
@@ -195,8 +222,12 @@ def main(argv=None) -> int:
     r = sub.add_parser("memory")
     r.add_argument("--steps", type=int, default=50)
     r.add_argument("--sampling", default="nodes")
+    t = sub.add_parser("planted")
+    t.add_argument("--seeds", type=int, nargs="+", default=list(range(6)))
+    t.add_argument("--lr", type=float, default=0.2)
+    t.add_argument("--limit", type=int, default=200)
     a = p.parse_args(argv)
-    learn(a) if a.task == "learn" else memory(a)
+    {"learn": learn, "memory": memory, "planted": planted}[a.task](a)
     return 0
 
 

@@ -31,7 +31,7 @@ class SearchNet(DartsSearchNet):
     def __init__(self, in_channels: int, init_channels: int, num_cells: int,
                  num_classes: int, num_choices: int = 4, multiplier: int = 4,
                  mode: str = "sample", shared: bool = False, stem_multiplier: int = 3,
-                 sampling: str = "edges"):
+                 sampling: str = "nodes"):
         super().__init__(in_channels, init_channels, num_cells, num_classes,
                          num_choices=num_choices, multiplier=multiplier, mode=mode,
                          shared=shared, stem_multiplier=stem_multiplier, sampling=sampling)

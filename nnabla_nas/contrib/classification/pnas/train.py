@@ -19,7 +19,7 @@ def _search_cells(saved: Dict[str, np.ndarray]) -> int:
 
 
 def argmax_genotype(arch_path: str, num_choices: int, multiplier: int,
-                    sampling: str = "edges") -> Dict[str, object]:
+                    sampling: str = "nodes") -> Dict[str, object]:
     """The genotype of the search that wrote ``arch_path``
     (:meth:`SearchNet.genotype`): with ``sampling="nodes"`` the two strongest
     inputs of each node, otherwise every edge with its argmax operation, per
@@ -74,7 +74,7 @@ class TrainNet(DartsTrainNet):
     def __init__(self, in_channels: int, init_channels: int, num_cells: int,
                  num_classes: int, genotype: str, num_choices: int = 4, multiplier: int = 4,
                  stem_multiplier: int = 3, drop_path: float = 0.0, auxiliary: bool = False,
-                 sampling: str = "edges"):
+                 sampling: str = "nodes"):
         arch = argmax_genotype(genotype, num_choices, multiplier, sampling)
         super().__init__(in_channels, init_channels, num_cells, num_classes, arch,
                          num_choices=num_choices, multiplier=multiplier,
