@@ -183,7 +183,7 @@ class MixedOp(Module):
     def score(self) -> Optional[np.ndarray]:
         """``softmax(alpha) - onehot(k)`` of the last ``sample``/``max`` call: the
         gradient of ``-log p(k)``, flat, in float64 (a new array on each access).
-        After a :meth:`plan`\ ned call, the score the caller gave.
+        After a call prepared by :meth:`plan`, the score the caller gave.
         ``alpha.g`` holds the same values, but when several MixedOps share one
         alpha only the last call's; sum ``score`` over them instead."""
         last = self.last_draw
