@@ -29,6 +29,7 @@ problem of ``tests/runner/test_pnas.py`` (eight operations, one best).
     python bench/pnas_learning.py learn --variants fixed nodes --seeds 0   # a subset
     python bench/pnas_learning.py memory --steps 50 --sampling nodes
     python bench/pnas_learning.py planted      # REINFORCE vs binary gates, planted op
+    python bench/pnas_learning.py bnstats SEARCH_DIR   # rewards: batch vs running stats
 """
 
 import argparse
@@ -210,6 +211,45 @@ def planted(a) -> None:
         print(f"{estimator:>12} n_iter {n_iter}: {steps}  (mean {np.mean(steps):.1f})")
 
 
+def bnstats(a) -> None:
+    """Reward of sampled paths of a finished ``pnas`` search on its search-valid
+    split, with batch normalization on the batch's statistics (what the
+    architecture step uses) and on the running ones."""
+    import nnabla as nn
+
+    from nnabla_nas.contrib import pnas
+    from nnabla_nas.dataset import build_dataset, make_loaders
+    from nnabla_nas.runner.graph import build_graph
+    with open(os.path.join(a.search, "config.json")) as f:
+        config = json.load(f)
+    options = dict(config["network"]["pnas"])
+    options.pop("mode", None)
+    net = pnas.SearchNet(**options)
+    net.load_parameters(os.path.join(a.search, "weights.h5"))
+    net.load_parameters(os.path.join(a.search, "arch.h5"))
+    loaders = make_loaders(build_dataset(config["dataloader"]), "search", a.batch, a.batch)
+    batches = [loaders["valid"].next() for _ in range(a.batches)]
+    rngs = [m.rng for _, m in net.get_modules() if hasattr(m, "rng")]
+    acc = {"batch statistics": [], "running statistics": []}
+    for _ in range(a.paths):
+        states = [r.get_state() for r in rngs]
+        for kind, training in (("batch statistics", True), ("running statistics", False)):
+            for r, state in zip(rngs, states):  # the same path for both
+                r.set_state(state)
+            net.apply(training=training)
+            with nn.no_grad():
+                graph = build_graph(net, a.batch, batches[0][0].shape[1:])
+            errors = []
+            for batch in batches:
+                graph.feed(batch)
+                errors.append(graph.forward(clear_buffer=True)[1])
+            acc[kind].append(1 - float(np.mean(errors)))
+    print(f"{a.paths} sampled paths of {a.search}, {a.batches} valid batches of {a.batch}:")
+    for kind, values in acc.items():
+        print(f"  reward (accuracy) with {kind}: mean {np.mean(values):.3f}, "
+              f"min {np.min(values):.3f}, max {np.max(values):.3f}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="task", required=True)
@@ -226,8 +266,14 @@ def main(argv=None) -> int:
     t.add_argument("--seeds", type=int, nargs="+", default=list(range(6)))
     t.add_argument("--lr", type=float, default=0.2)
     t.add_argument("--limit", type=int, default=200)
+    b = sub.add_parser("bnstats")
+    b.add_argument("search", help="folder of a finished pnas search (config.json, "
+                                   "weights.h5, arch.h5)")
+    b.add_argument("--paths", type=int, default=20)
+    b.add_argument("--batches", type=int, default=4)
+    b.add_argument("--batch", type=int, default=64)
     a = p.parse_args(argv)
-    {"learn": learn, "memory": memory, "planted": planted}[a.task](a)
+    {"learn": learn, "memory": memory, "planted": planted, "bnstats": bnstats}[a.task](a)
     return 0
 
 
