@@ -157,7 +157,7 @@ def build() -> None:
         [(FB, "batch_normalization", timed(FB, "batch_normalization"))]
     from nnabla_nas.contrib import pnas
     np.random.seed(0)
-    model = pnas.SearchNet(3, 8, 5, 10)
+    model = pnas.SearchNet(3, 8, 5, 10, sampling="edges")
     model.apply(training=True)
 
     def one():
@@ -195,7 +195,7 @@ def passes() -> None:
     from nnabla_nas.runner.graph import build_graph
     nn.set_default_context(nn.Context(["cpu:float"], "0"))
     np.random.seed(0)
-    model = pnas.SearchNet(3, 8, 5, 10)
+    model = pnas.SearchNet(3, 8, 5, 10, sampling="edges")
     model.apply(training=True)
     for kind in ("reward pass", "weight step"):
         spent, calls, started = collections.Counter(), collections.Counter(), [0.0]

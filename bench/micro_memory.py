@@ -60,7 +60,7 @@ if sys.argv[1] == "maximum_scalar":
     Mo.ReLU.call = lambda self, x: F.maximum_scalar(x, 0.0)
 
 np.random.seed(0)
-model = pnas.SearchNet(3, 16, 8, 10)
+model = pnas.SearchNet(3, 16, 8, 10, sampling="edges")
 model.apply(training=True)
 held, work = [], []
 for _ in range(3):
@@ -146,7 +146,7 @@ from nnabla_nas.contrib import darts, pnas
 algorithm, recompute = sys.argv[1], sys.argv[2] == "on"
 np.random.seed(0)
 model = (darts.SearchNet(3, 16, 8, 10, shared=True) if algorithm == "darts"
-         else pnas.SearchNet(3, 16, 8, 10))
+         else pnas.SearchNet(3, 16, 8, 10, sampling="edges"))
 s = paper_searcher(model, algorithm, recompute)
 s.train_on_batch(); s.valid_on_batch()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
@@ -169,7 +169,7 @@ import nnabla as nn
 nn.set_default_context(nn.Context(["cpu:float"], "0"))
 from nnabla_nas.contrib import pnas
 np.random.seed(0)
-s = paper_searcher(pnas.SearchNet(3, 16, 8, 10), "pnas")
+s = paper_searcher(pnas.SearchNet(3, 16, 8, 10, sampling="edges"), "pnas")
 peaks = []
 for _ in range(int(sys.argv[1])):
     s.train_on_batch()
@@ -203,9 +203,9 @@ from nnabla_nas.optimizer import Optimizer
 from nnabla_nas.runner import Hparams, ProxylessNasSearcher
 rows.append(("import nnabla_nas (runner, pnas, dataset, optimizer)", rss(False)))
 np.random.seed(0)
-model = pnas.SearchNet(3, 16, 8, 10)
+model = pnas.SearchNet(3, 16, 8, 10, sampling="edges")
 params = model.get_parameters().values()
-rows.append((f"pnas.SearchNet(3, 16, 8, 10): {len(params)} parameter arrays, "
+rows.append((f"pnas.SearchNet(3, 16, 8, 10, sampling="edges"): {len(params)} parameter arrays, "
              f"{sum(p.size for p in params) * 4 / 2 ** 20:.1f} MiB", rss(False)))
 """ + SEARCHER + r"""
 paper_searcher(model, "pnas")

@@ -58,8 +58,9 @@ class OursDriver(harness.Driver):
         return step
 
     def pnas_step(self, init_channels, num_cells, batch_size):
+        # sampling="edges": every edge draws, as the old package's search does.
         model = pnas.SearchNet(harness.IN_CHANNELS, init_channels, num_cells,
-                               harness.NUM_CLASSES)  # mode="sample", shared=False
+                               harness.NUM_CLASSES, sampling="edges")  # mode="sample"
         searcher = self._searcher(ProxylessNasSearcher, model, "pnas", batch_size)
 
         def step():
@@ -69,7 +70,7 @@ class OursDriver(harness.Driver):
 
     def sampled_graph(self, init_channels, num_cells, batch_size):
         model = pnas.SearchNet(harness.IN_CHANNELS, init_channels, num_cells,
-                               harness.NUM_CLASSES)
+                               harness.NUM_CLASSES, sampling="edges")
         model.apply(training=True)
         shape = (batch_size, harness.IN_CHANNELS, harness.IMAGE_SIZE, harness.IMAGE_SIZE)
 

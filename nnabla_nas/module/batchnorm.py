@@ -1,6 +1,7 @@
-"""Batch normalization: `BatchNormalization`."""
+"""Batch normalization: `BatchNormalization`, and `kept_running_stats`."""
 
-from typing import Dict, Optional, Sequence
+from contextlib import contextmanager
+from typing import Dict, Iterator, Optional, Sequence
 
 import nnabla.function_bases as FB
 import nnabla.functions as F
@@ -62,3 +63,19 @@ class BatchNormalization(Module):
     def extra_repr(self) -> str:
         return (f"n_features={self._n_features}, axes={self._axes}, "
                 f"decay_rate={self._decay_rate}, eps={self._eps}")
+
+
+@contextmanager
+def kept_running_stats(module: Module) -> Iterator[None]:
+    """Within the block, the running statistics (``_mean``, ``_var``) of every
+    :class:`BatchNormalization` in ``module`` are given back, after it, as they
+    were before it. For passes that must leave no trace: batch normalization in
+    training mode normalises with the statistics of the batch, and nnabla
+    updates the running ones in the forward pass."""
+    norms = [m for _, m in module.get_modules() if isinstance(m, BatchNormalization)]
+    saved = [(m._mean.d.copy(), m._var.d.copy()) for m in norms]
+    try:
+        yield
+    finally:
+        for m, (mean, var) in zip(norms, saved):
+            m._mean.d, m._var.d = mean, var

@@ -12,6 +12,7 @@ import math
 from contextlib import contextmanager
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
+import nnabla as nn
 import nnabla.functions as F
 import numpy as np
 
@@ -72,6 +73,27 @@ def scores(draws: Sequence[Tuple[Sequence[float], int]]) -> np.ndarray:
         start += len(p)
     values[hits] -= 1.0
     return values
+
+
+@contextmanager
+def binary_gates(mixed_ops: Iterable["MixedOp"]) -> Iterator[None]:
+    """Within the block, a ``sample`` call of each of ``mixed_ops`` builds two
+    operators behind binary gates (ProxylessNAS' gradient mode): it draws two
+    distinct operators ``a, b`` from ``softmax(alpha)``, opens the gate of one
+    of them with the probabilities ``r`` of the two renormalised, and outputs
+    ``g_a * op_a(x) + g_b * op_b(x)`` (the open gate is 1, the other 0: the
+    value of one path). After a backward pass, :attr:`MixedOp.gate_gradient`
+    turns the gates' gradients into the gradient of the loss with respect to
+    ``alpha``: ``dL/dalpha_i = sum_j dL/dg_j r_j (delta_ij - r_i)`` for ``i, j``
+    in the pair, zero elsewhere."""
+    ops = list(mixed_ops)
+    for m in ops:
+        m.__dict__["_gates"] = True
+    try:
+        yield
+    finally:
+        for m in ops:
+            m.__dict__.pop("_gates", None)
 
 
 @contextmanager
@@ -193,10 +215,61 @@ class MixedOp(Module):
     def score(self) -> Optional[np.ndarray]:
         """``softmax(alpha) - onehot(k)`` of the last ``sample``/``max`` call: the
         gradient of ``-log p(k)``, flat, in float64 (a new array on each access).
+        After a call prepared by :meth:`plan`, the score the caller gave.
         ``alpha.g`` holds the same values, but when several MixedOps share one
         alpha only the last call's; sum ``score`` over them instead."""
         last = self.last_draw
-        return None if last is None else scores([last])
+        if last is None:
+            return None
+        planned = self.__dict__.get("_score")
+        return scores([last]) if planned is None else np.array(planned, dtype=np.float64)
+
+    @property
+    def planned_score(self) -> Optional[np.ndarray]:
+        """The score given to :meth:`plan` for the last call, or None when the
+        last call drew its own operator."""
+        return self.__dict__.get("_score") if self.last_draw is not None else None
+
+    def plan(self, index: int, score: np.ndarray, exclude: Sequence[int] = ()) -> None:
+        """Makes the next ``sample`` call build operator ``index`` instead of
+        drawing one, and report ``score`` (flat, ``len(operators)``) as its
+        gradient of ``-log p``. For a caller that draws several choice points
+        jointly (a cell choosing the inputs of a node, say) and knows the
+        probability of what it drew. Under :func:`binary_gates` the second
+        operator is drawn among those other than ``index`` and ``exclude``."""
+        self.__dict__["_planned"] = (int(index), score, tuple(exclude))
+
+    @property
+    def gate_gradient(self) -> Optional[np.ndarray]:
+        """After a backward pass through a call under :func:`binary_gates`: the
+        gradient of the loss with respect to ``alpha`` estimated through the
+        binary gates (flat, float64); None after any other call."""
+        binary = self.__dict__.get("_binary")
+        if binary is None:
+            return None
+        pair, r, gates = binary
+        g = np.asarray(gates.g, dtype=np.float64).ravel()
+        grad = np.zeros(len(self._ops))
+        for i in range(2):
+            grad[pair[i]] = sum(g[j] * r[j] * ((i == j) - r[i]) for j in range(2))
+        return grad
+
+    @property
+    def gate_pair(self) -> Optional[Tuple[int, int]]:
+        """The two operators of the last call under :func:`binary_gates`, or None."""
+        binary = self.__dict__.get("_binary")
+        return None if binary is None else binary[0]
+
+    def current_probabilities(self) -> Tuple[float, ...]:
+        """``softmax(alpha)`` as the next ``sample`` call sees it: a tuple of
+        floats, read once inside :func:`fixed_alphas`."""
+        fixed = self.__dict__.get("_fixed")
+        if fixed:
+            return fixed["p"]
+        p = tuple(_softmax(self._alpha.d.ravel().tolist()))
+        if fixed is not None:
+            fixed.update(p=p, cdf=_cdf(p))
+        return p
 
     @property
     def last_draw(self) -> Optional[Tuple[Tuple[float, ...], int]]:
@@ -211,6 +284,7 @@ class MixedOp(Module):
         build a choice point the build did not reach (inside an operator that
         was not drawn, say) is told apart from one it did."""
         self.__dict__["_active"] = None
+        self.__dict__["_score"] = None
 
     def probabilities(self) -> np.ndarray:
         """``softmax(alpha)`` as a float64 vector."""
@@ -236,13 +310,23 @@ class MixedOp(Module):
             cdf = _cdf(p)  # (what draw() searches; max mode does not need it)
             if fixed is not None:
                 fixed.update(p=p, cdf=cdf)
-        if mode == "sample":
-            index = _search(cdf, self.rng)  # = draw(self.rng, p)
+        planned = state.pop("_planned", None)
+        exclude = ()
+        if planned is not None and mode == "sample":
+            index, state["_score"], exclude = planned  # drawn by the caller (see plan())
+        elif mode == "sample":
+            index, state["_score"] = _search(cdf, self.rng), None  # = draw(self.rng, p)
         else:
-            index = p.index(max(p))  # the first maximum, as numpy.argmax
+            index, state["_score"] = p.index(max(p)), None  # the first maximum, as numpy.argmax
         state["_active"] = index
         state["_probs"] = p
+        state["_binary"] = None
         ops = list(self._ops.modules.values())
+        # (A planned operator among the excluded ones keeps its choice point off the path.)
+        if mode == "sample" and state.get("_gates") and index not in exclude:
+            others = [k for k in range(len(ops)) if k != index and k not in exclude]
+            if others:
+                return self._call_binary(input, index, others, p, ops)
         # The module flag hides a whole operator from get_parameters(grad_only=True);
         # setting it on the operators themselves (not their subtrees) keeps this O(K).
         # (op.need_grad = ... is the same write through the property.)
@@ -253,8 +337,34 @@ class MixedOp(Module):
             alpha.g = self.score.reshape(alpha.shape)
         return ops[index](input)
 
+    def _call_binary(self, input, first: int, others: List[int], p: Sequence[float],
+                     ops: List[Module]):
+        # See binary_gates(): a second operator from p over the others, the open
+        # gate by the pair's renormalised probabilities.
+        second = others[_search(_cdf([p[k] for k in others]), self.rng)]
+        pair = (first, second)
+        total = p[first] + p[second]
+        r = (p[first] / total, p[second] / total)
+        open_ = 0 if self.rng.random_sample() < r[0] else 1
+        gates = nn.Variable.from_numpy_array(
+            np.array([[1.0 - open_], [float(open_)]], dtype=np.float32), need_grad=True)
+        self.__dict__["_active"] = pair[open_]
+        self.__dict__["_binary"] = (pair, r, gates)
+        for k, op in enumerate(ops):
+            op.__dict__["_need_grad"] = k in pair
+        out = shape = None
+        for i, k in enumerate(pair):
+            y = ops[k](input)
+            shape = y.shape
+            g = F.slice(gates, start=(i, 0), stop=(i + 1, 1))
+            term = F.affine(g, F.reshape(y, (1, y.size), inplace=False))
+            out = term if out is None else out + term
+        return F.reshape(out, shape)
+
     def _call_full(self, input):
         self.__dict__["_active"] = None
+        self.__dict__["_binary"] = None
+        self.__dict__.pop("_planned", None)
         for op in self._ops:
             op.__dict__["_need_grad"] = True
         probs = F.softmax(self._alpha, axis=0)

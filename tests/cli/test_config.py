@@ -73,7 +73,24 @@ CASES = [
     (bad(["hparams", "loss_weights"], ["a"]), r"hparams.loss_weights: expected a list of numbers"),
     (bad(["hparams", "input_shapes"], [3, 32, 32]), r"hparams.input_shapes: expected a list of shapes"),
     (bad(["hparams"], [1, 2]), r"hparams: expected an object"),
+    (bad(["hparams", "n_iter"], 3),
+     r"hparams.n_iter: used by ProxylessNasSearcher only, not by DartsSearcher; remove it"),
 ]
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("gradient_estimator", "gates",
+     r"hparams.gradient_estimator: unknown estimator 'gates'; valid: reinforce, binary_gates"),
+    ("n_iter", 0, r"hparams.n_iter: must be an integer of at least 1, got 0"),
+    ("baseline_decay", 1.0, r"hparams.baseline_decay: must be in \[0, 1\), got 1.0"),
+    ("reward", "acc", r"hparams.reward: unknown reward 'acc'; valid: accuracy, loss"),
+    ("train_paths", 1.5, r"hparams.train_paths: expected an integer, got 1.5"),
+])
+def test_searcher_options_are_checked_before_anything_runs(key, value, message):
+    cfg = bad(["hparams", key], value)
+    cfg["network"] = {"pnas": {"init_channels": 2, "num_cells": 3}}
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg, "ProxylessNasSearcher")
 
 
 @pytest.mark.parametrize("config,message", CASES, ids=[m[:40] for _, m in CASES])

@@ -308,3 +308,54 @@ def test_hot_path_writes_change_no_registration():
         assert set(m.get_parameters(grad_only=True)) == expected
         assert [op.need_grad for op in ops] == [i == k for i in range(3)]
     assert drawn == {0, 1, 2}
+
+
+def test_plan_builds_the_given_operator_and_reports_its_score():
+    op = Mo.MixedOp(make_ops(), mode="sample", rng=np.random.RandomState(0))
+    position = op.rng.get_state()[2]
+    score = np.array([0.1, -0.2, 0.3, -0.2])
+    op.plan(2, score)  # the identity
+    y = op(make_input())
+    assert op.active_index == 2
+    assert op._ops[2].need_grad and not op._ops[0].need_grad
+    np.testing.assert_array_equal(op.score, score)
+    np.testing.assert_array_equal(op._alpha.g.ravel(), score)
+    assert y.parent is None  # the identity's output is its input
+    np.testing.assert_allclose(y.d, make_input().d)
+    assert op.rng.get_state()[2] == position  # no draw was made
+    op(make_input())  # a plan is used once
+    assert op.planned_score is None
+
+
+def test_binary_gates_value_and_gradient_match_numpy():
+    """Under binary_gates the output is the open operator's, and gate_gradient
+    is ProxylessNAS' estimate sum_j dL/dg_j r_j (delta_ij - r_i), with dL/dg_j
+    the inner product of the output gradient with operator j's output."""
+    from nnabla_nas.module.mixedop import binary_gates
+    ops = [Mo.Lambda(lambda x: 2.0 * x), Mo.Lambda(lambda x: -x), Mo.Identity(), Mo.Zero()]
+    op = Mo.MixedOp(ops, mode="sample", rng=np.random.RandomState(1))
+    alpha = np.array([0.5, -0.3, 0.2, 0.0])
+    op._alpha.d = alpha.reshape(4, 1, 1, 1, 1)
+    x = make_input()
+    w = np.random.RandomState(2).randn(*x.shape).astype(np.float32)
+    outputs = {0: 2 * x.d, 1: -x.d, 2: x.d, 3: 0 * x.d}
+    pairs = set()
+    for _ in range(30):
+        with binary_gates([op]):
+            y = op(x)
+        loss = F.sum(y * nn.Variable.from_numpy_array(w))
+        loss.forward()
+        loss.backward()
+        pair = op.gate_pair
+        pairs.add(pair)
+        assert pair[0] != pair[1] and op.active_index in pair
+        np.testing.assert_allclose(y.d, outputs[op.active_index], rtol=1e-6)
+        r = softmax(alpha[list(pair)])
+        dg = np.array([np.sum(w * outputs[k]) for k in pair])
+        expect = np.zeros(4)
+        for i in range(2):
+            expect[pair[i]] = sum(dg[j] * r[j] * ((i == j) - r[i]) for j in range(2))
+        np.testing.assert_allclose(op.gate_gradient, expect, rtol=1e-4, atol=1e-5)
+    assert len(pairs) > 4
+    op(x)  # outside the block: one operator again
+    assert op.gate_pair is None and op.gate_gradient is None

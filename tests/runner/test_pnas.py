@@ -50,12 +50,14 @@ def onehot_loaders(n=64, seed=0):
             "valid": DataLoader(x, y, 16, shuffle=False, **common)}
 
 
-def searcher(tmp_path, model, seed, n_iter=4, regularizer=None, lr=0.2):
+def searcher(tmp_path, model, seed, n_iter=4, regularizer=None, lr=0.2,
+             gradient_estimator="reinforce"):
     hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, seed=seed,
                  output_path=str(tmp_path), quiet=True)
     opts = {"train": Optimizer(name="Sgd", lr=0.1), "valid": Optimizer(name="Adam", lr=lr)}
     return ProxylessNasSearcher(model, opts, onehot_loaders(seed=seed), hp,
-                                regularizer=regularizer, n_iter=n_iter, baseline_decay=0.9)
+                                regularizer=regularizer, n_iter=n_iter, baseline_decay=0.9,
+                                gradient_estimator=gradient_estimator)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -192,3 +194,128 @@ def test_latency_bound_moves_the_search(tmp_path, bound, expected):
     assert np.argmax(p) == expected and p[expected] > 0.6, p.round(3)
     if bound is not None:
         assert regularizer["LatencyEstimator"].n_measurements == 0  # priced from the table
+
+
+def planted_ops():
+    """Eight candidates, the identity (index 1) the only one right on every
+    image, and the only one with the lowest loss: a planted best operation."""
+    return make_ops() + [Mo.Lambda(lambda x: roll(x, 2)), Mo.Lambda(lambda x: roll(x, 3)),
+                         Mo.Lambda(lambda x: 0.5 * x + roll(x)), Mo.Zero(),
+                         Mo.Lambda(lambda x: 0.4 * x + 0.5 * roll(x))]
+
+
+def steps_to_concentrate(tmp_path, seed, estimator, limit, level=0.8):
+    """Architecture steps until the planted op has probability ``level``."""
+    model = KnownRewards(planted_ops(), rng=np.random.RandomState(seed))
+    s = searcher(tmp_path / f"{estimator}{seed}", model, seed, n_iter=4,
+                 gradient_estimator=estimator)
+    for step in range(1, limit + 1):
+        s.valid_on_batch()
+        if model.choice.probabilities()[1] >= level:
+            return step
+    return limit + 1
+
+
+def test_both_estimators_concentrate_on_the_planted_op(tmp_path):
+    """REINFORCE (4 sampled paths a step) and the binary gates' gradient (one
+    pass, two gated paths) both put 0.8 of the probability on the planted op
+    within 60 steps, on every seed. (The gradient estimator is not the faster
+    one here: it moves two of the eight probabilities a step, REINFORCE all of
+    them; on seeds 0-5 it took 36-44 steps, REINFORCE 13-18. docs/pnas.rst.)"""
+    for seed in range(6):
+        assert steps_to_concentrate(tmp_path, seed, "reinforce", 60) <= 60
+        assert steps_to_concentrate(tmp_path, seed, "binary_gates", 60) <= 60
+
+
+def test_binary_gates_keep_the_unsampled_probabilities(tmp_path):
+    """After a gradient-mode step only the two sampled operators' probabilities
+    moved, and their sum is unchanged (the paper's rescaling)."""
+    ops = make_ops() + [Mo.Lambda(lambda x: -x)]
+    model = KnownRewards(ops, rng=np.random.RandomState(0))
+    s = searcher(tmp_path, model, 0, gradient_estimator="binary_gates")
+    before = model.choice.probabilities()
+    s.valid_on_batch()
+    after = model.choice.probabilities()
+    pair = list(model.choice.gate_pair)
+    rest = [k for k in range(4) if k not in pair]
+    np.testing.assert_allclose(after[rest], before[rest], rtol=1e-5)
+    assert after[pair].sum() == pytest.approx(before[pair].sum(), rel=1e-5)
+    assert not np.allclose(after[pair], before[pair])
+
+
+@pytest.mark.parametrize("estimator", ["reinforce", "binary_gates"])
+def test_architecture_step_leaves_running_statistics_unchanged(tmp_path, estimator):
+    """Reward passes normalise with the batch's statistics and leave the running
+    ones as they were; the weight step does update them."""
+    from nnabla_nas.contrib import pnas
+    np.random.seed(0)
+    model = pnas.SearchNet(3, 4, 2, 4, num_choices=2, multiplier=2, stem_multiplier=1,
+                           sampling="nodes")
+    rng = np.random.RandomState(0)
+    x = rng.randint(0, 255, (32, 8, 8, 3)).astype(np.uint8)
+    y = rng.randint(0, 4, 32)
+    data = {split: DataLoader(x, y, 16, shuffle=True) for split in ("train", "valid")}
+    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16,
+                 output_path=str(tmp_path), quiet=True)
+    opts = {"train": Optimizer(name="Momentum", lr=0.1, momentum=0.9),
+            "valid": Optimizer(name="Adam", lr=0.1)}
+    s = ProxylessNasSearcher(model, opts, data, hp, n_iter=3, gradient_estimator=estimator)
+
+    def stats():
+        return {k: v.d.copy() for k, v in model.get_parameters().items()
+                if k.endswith("/_mean") or k.endswith("/_var")}
+    first = stats()
+    s.train_on_batch()
+    trained = stats()
+    assert any(not np.array_equal(first[k], trained[k]) for k in first)
+    alphas = {k: a.d.copy() for k, a in model.get_arch_parameters().items()}
+    s.valid_on_batch()
+    for k, v in stats().items():
+        np.testing.assert_array_equal(v, trained[k], err_msg=k)
+    assert any(not np.array_equal(a.d, alphas[k])
+               for k, a in model.get_arch_parameters().items())
+
+
+def test_binary_gates_refuse_a_regularizer(tmp_path):
+    from nnabla_nas.utils.estimator import MemoryEstimator
+    from nnabla_nas.utils.registry import ConfigError
+    with pytest.raises(ConfigError, match="binary_gates gradient estimator takes no regularizer"):
+        searcher(tmp_path, KnownRewards(), 0, gradient_estimator="binary_gates",
+                 regularizer={"MemoryEstimator": MemoryEstimator(bound=1.0)})
+
+
+def test_train_paths_sum_the_gradients_of_the_paths_drawn(tmp_path):
+    """With train_paths=3 one weight step draws three paths on the same batch and
+    applies, with Sgd, W_k -= lr * (times op k was drawn) * dL/dW_k."""
+    def convs():
+        return [Mo.Conv(C, C, (1, 1), with_bias=False, rng=np.random.RandomState(k))
+                for k in range(2)]
+    model = KnownRewards(convs(), rng=np.random.RandomState(3))
+    loaders = onehot_loaders(seed=0)
+    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, output_path=str(tmp_path),
+                 quiet=True)
+    s = ProxylessNasSearcher(model, {"train": Optimizer(name="Sgd", lr=0.1),
+                                     "valid": Optimizer(name="Adam", lr=0.1)},
+                             loaders, hp, train_paths=3)
+    batch = onehot_loaders(seed=0)["train"].next()  # the batch the step will read
+    weights = [op._W for op in model.choice._ops]
+    before = [w.d.copy() for w in weights]
+    replay = np.random.RandomState()
+    replay.set_state(model.choice.rng.get_state())  # planned builds below do not draw
+    drawn = [int(np.searchsorted([0.5, 1.0], replay.random_sample(), side="right"))
+             for _ in range(3)]
+    grads = []
+    for k in range(2):  # dL/dW_k on the batch, through a planned build of op k
+        model.choice.plan(k, np.zeros(2))
+        x, t = nn.Variable(batch[0].shape), nn.Variable((16, 1))
+        x.d, t.d = batch
+        loss = model.loss(model(x), t)
+        weights[k].grad.zero()
+        loss.forward()
+        loss.backward()
+        grads.append(weights[k].g.copy())
+    s.train_on_batch()
+    for k in range(2):
+        expected = before[k] - 0.1 * drawn.count(k) * grads[k]
+        np.testing.assert_allclose(weights[k].d, expected, rtol=1e-5, atol=1e-6)
+    assert set(drawn) == {0, 1}, drawn  # (the seed draws both: the sum is tested)

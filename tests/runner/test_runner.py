@@ -116,8 +116,9 @@ def test_frozen_restores_need_grad(hparams):
 
 def test_each_algorithm_lists_its_own_options():
     assert DartsSearcher.options() == {} and Trainer.options() == {}
-    assert ProxylessNasSearcher.options() == {"regularizer": None, "reward": "accuracy",
-                                              "n_iter": 10, "baseline_decay": 0.95}
+    assert ProxylessNasSearcher.options() == {
+        "regularizer": None, "reward": "accuracy", "n_iter": 10, "baseline_decay": 0.95,
+        "gradient_estimator": "reinforce", "train_paths": 1}
 
 
 def test_evaluate_restores_training_mode_and_uses_every_sample(hparams):

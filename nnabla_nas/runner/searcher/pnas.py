@@ -14,14 +14,18 @@ from typing import Dict, Optional, Tuple
 import nnabla as nn
 import numpy as np
 
-from ...module.mixedop import fixed_alphas
+from ...module.batchnorm import kept_running_stats
+from ...module.mixedop import binary_gates, fixed_alphas
 from ...utils.context import release_memory_cache
 from ...utils.registry import ConfigError
 from ..registry import RUNNERS
+from ..runner import frozen
 from .darts import DartsSearcher
 from .score import ScoreSum
 
 REWARDS = ("accuracy", "loss")
+#: How the architecture step estimates the gradient of ``alpha``.
+GRADIENT_ESTIMATORS = ("reinforce", "binary_gates")
 
 
 @RUNNERS.register("ProxylessNasSearcher")
@@ -38,16 +42,35 @@ class ProxylessNasSearcher(DartsSearcher):
       the score-function gradient ``mean_i (r_i - b) grad log p(a_i)`` with a
       moving-average baseline ``b`` (decay ``baseline_decay``).
 
-    The config gives ``reward``, ``n_iter`` and ``baseline_decay`` in its
-    ``hparams`` section and the regularizers in ``optimizer.regularizer``.
+    The config gives the keyword arguments below in its ``hparams`` section
+    and the regularizers in ``optimizer.regularizer``.
+
+    With ``gradient_estimator="binary_gates"`` the architecture step is the
+    paper's gradient mode instead: every choice point builds two sampled
+    operators behind binary gates (:func:`~nnabla_nas.module.mixedop.binary_gates`),
+    one forward and backward pass of the validation loss gives the gates'
+    gradients, ``alpha`` descends on the gradient they estimate, and the two
+    sampled entries of each ``alpha`` are shifted so that the probabilities of
+    the operators that were not sampled stay as they were.
+
+    Either way, the architecture step leaves the batch-normalization running
+    statistics as it found them: its passes normalise with the statistics of
+    the validation batch (training mode, as the weight steps do) and the
+    running ones are restored afterwards.
 
     Args:
         model, optimizer, dataloader, args: as :class:`Runner`.
-        regularizer: Name -> estimator (``LatencyEstimator``, ``MemoryEstimator``).
-        reward: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``) of a
-            sampled architecture on the validation mini-batches.
-        n_iter: Architectures sampled per architecture update.
+        regularizer: Name -> estimator (``LatencyEstimator``, ``MemoryEstimator``);
+            REINFORCE only.
+        reward: ``accuracy`` (``1 - error``) or ``loss`` (``-loss``) of a sampled
+            architecture on the validation mini-batches; REINFORCE only.
+        n_iter: Architectures sampled per architecture update (REINFORCE).
         baseline_decay: Decay of the reward's moving-average baseline, in [0, 1).
+        gradient_estimator: ``reinforce`` or ``binary_gates``.
+        train_paths: Paths drawn per weight step, all on the same training
+            batch; their gradients are summed before the one update (FairNAS'
+            accumulation), so every operation is trained more often per step,
+            for ``train_paths`` times the work.
     """
 
     network_mode = "sample"
@@ -55,14 +78,23 @@ class ProxylessNasSearcher(DartsSearcher):
     recompute_default = False  # one path in memory: nothing to gain
 
     def __init__(self, model, optimizer, dataloader, args, regularizer: Optional[Dict] = None,
-                 reward: str = "accuracy", n_iter: int = 10, baseline_decay: float = 0.95):
+                 reward: str = "accuracy", n_iter: int = 10, baseline_decay: float = 0.95,
+                 gradient_estimator: str = "reinforce", train_paths: int = 1):
         super().__init__(model, optimizer, dataloader, args)
-        self.check_options({"reward": reward, "n_iter": n_iter,
-                            "baseline_decay": baseline_decay}, path="ProxylessNasSearcher")
+        self.check_options({"reward": reward, "n_iter": n_iter, "baseline_decay": baseline_decay,
+                            "gradient_estimator": gradient_estimator,
+                            "train_paths": train_paths}, path="ProxylessNasSearcher")
+        if gradient_estimator == "binary_gates" and regularizer:
+            raise ConfigError("optimizer.regularizer: the binary_gates gradient estimator "
+                              "takes no regularizer (its gradient is the validation loss's); "
+                              "use gradient_estimator 'reinforce' for a latency or memory "
+                              "budget")
         self.regularizer = dict(regularizer or {})
         self.reward = reward
         self.n_iter = int(n_iter)
         self.baseline_decay = float(baseline_decay)
+        self.gradient_estimator = gradient_estimator
+        self.train_paths = int(train_paths)
         self.baseline: Optional[float] = None
         self._estimates = defaultdict(list)
 
@@ -71,11 +103,18 @@ class ProxylessNasSearcher(DartsSearcher):
         if "reward" in options and options["reward"] not in REWARDS:
             raise ConfigError(f"{path}.reward: unknown reward '{options['reward']}'; "
                               f"valid: {', '.join(REWARDS)}")
-        if "n_iter" in options and int(options["n_iter"]) < 1:
-            raise ConfigError(f"{path}.n_iter: must be at least 1, got {options['n_iter']}")
+        for key in ("n_iter", "train_paths"):
+            value = options.get(key, 1)
+            if isinstance(value, bool) or int(value) != value or value < 1:
+                raise ConfigError(f"{path}.{key}: must be an integer of at least 1, "
+                                  f"got {value!r}")
         decay = options.get("baseline_decay", 0.0)
         if not 0 <= decay < 1:
             raise ConfigError(f"{path}.baseline_decay: must be in [0, 1), got {decay}")
+        estimator = options.get("gradient_estimator", "reinforce")
+        if estimator not in GRADIENT_ESTIMATORS:
+            raise ConfigError(f"{path}.gradient_estimator: unknown estimator '{estimator}'; "
+                              f"valid: {', '.join(GRADIENT_ESTIMATORS)}")
 
     def state(self) -> dict:
         return {**super().state(), "baseline": self.baseline,
@@ -93,13 +132,51 @@ class ProxylessNasSearcher(DartsSearcher):
         structure is fixed while the runner uses it)."""
         return ScoreSum(self.arch_parameters, self.mixed_ops)
 
+    def train_on_batch(self, warmup: bool = False):
+        """Weight step: ``train_paths`` sampled paths on the same batch, their
+        gradients summed, one update of every weight on any of them."""
+        if self.train_paths == 1:
+            return super().train_on_batch(warmup)
+        optimizer = self.weight_optimizer(warmup)
+        loader = self.dataloader["train"]
+        batches = [loader.next() for _ in range(self.args.accum_train)]
+        for param in self.net_parameters.values():
+            param.grad.zero()
+        used = {}
+        loss = err = 0.0
+        with frozen(self.arch_parameters.values()):
+            for _ in range(self.train_paths):
+                graph = self.graph("search", loader.batch_size, training=True)
+                used.update(self.model.get_net_parameters(grad_only=True))
+                for batch in batches:
+                    graph.feed(batch)
+                    b_loss, b_err = graph.forward()
+                    self.check_finite(b_loss, "train loss")
+                    graph.loss.backward(1.0 / len(batches), clear_buffer=True)
+                    loss += b_loss / len(batches) / self.train_paths
+                    err += b_err / len(batches) / self.train_paths
+                del graph
+        optimizer.set_parameters(used)
+        optimizer.update()
+        return loss, err
+
     def valid_on_batch(self):
-        """Architecture step: REINFORCE over ``n_iter`` sampled architectures."""
+        """Architecture step: REINFORCE over ``n_iter`` sampled architectures, or
+        the binary gates' gradient; batch-norm running statistics untouched."""
         # The weight step's buffers are freed but cached; the scoring passes need
         # others (forward only, other paths), so hand the cache back first.
         release_memory_cache()
         loader = self.dataloader["valid"]
         batches = [loader.next() for _ in range(self.args.accum_valid)]
+        with kept_running_stats(self.model):
+            if self.gradient_estimator == "binary_gates":
+                result = self._gates_step(batches)
+            else:
+                result = self._reinforce_step(batches)
+        self.check_arch_finite()
+        return result
+
+    def _reinforce_step(self, batches):
         arch = self.arch_parameters
         scores = self.score_sum
         with fixed_alphas(scores.owners):  # alpha changes only after the loop
@@ -114,8 +191,47 @@ class ProxylessNasSearcher(DartsSearcher):
         optimizer.update()
         decay = self.baseline_decay
         self.baseline = decay * baseline + (1 - decay) * float(np.mean(rewards))
-        self.check_arch_finite()
         return float(np.mean(losses)), float(np.mean(errors))
+
+    def _gates_step(self, batches):
+        """The gradient mode: one build with two gated operators per choice point,
+        forward and backward over ``batches``, descent on the gates' estimate."""
+        scores = self.score_sum
+        with frozen(self.net_parameters.values()), binary_gates(scores.owners):
+            graph = self.graph("arch", self.dataloader["valid"].batch_size, training=True)
+            loss = err = 0.0
+            for batch in batches:
+                graph.feed(batch)
+                b_loss, b_err = graph.forward()
+                self.check_finite(b_loss, "valid loss")
+                graph.loss.backward(1.0 / len(batches), clear_buffer=True)
+                loss += b_loss / len(batches)
+                err += b_err / len(batches)
+            del graph
+        flat = np.zeros(scores.size)
+        touched = {}  # flat index of an alpha's first entry -> its sampled places
+        for m, place in zip(scores.owners, scores.places):
+            grad = m.gate_gradient
+            if grad is not None:
+                flat[place] += grad
+                touched.setdefault(int(place[0]), set()).update(int(place[k])
+                                                                for k in m.gate_pair)
+        before = np.concatenate([a.d.ravel() for a in self.arch_parameters.values()])
+        optimizer = self.optimizer["valid"]
+        optimizer.set_parameters(self.arch_parameters)
+        scores.assign_grads(flat)
+        optimizer.update()
+        # Keep the probabilities of the operators no pair sampled: shift each
+        # alpha's sampled entries so that their total softmax mass is unchanged.
+        after = np.concatenate([a.d.ravel() for a in self.arch_parameters.values()])
+        for places in touched.values():
+            idx = np.array(sorted(places))
+            after[idx] += _logsumexp(before[idx]) - _logsumexp(after[idx])
+        start = 0
+        for alpha in self.arch_parameters.values():
+            alpha.d = after[start:start + alpha.size].reshape(alpha.shape)
+            start += alpha.size
+        return loss, err
 
     def _score_path(self, batches) -> Tuple[float, np.ndarray, float, float]:
         """Draws one path and scores it on ``batches``: returns its reward, flat
@@ -150,3 +266,8 @@ class ProxylessNasSearcher(DartsSearcher):
         self.reporter.info(f"epoch {self.epoch} mean estimates of sampled architectures: "
                            f"{text}")
         return text
+
+
+def _logsumexp(x: np.ndarray) -> float:
+    top = float(np.max(x))
+    return top + float(np.log(np.sum(np.exp(x - top))))

@@ -44,7 +44,14 @@ class ScoreSum:
                   zip((m.last_draw for m in self.owners), self.places) if last is not None]
         if not called:
             return np.zeros(self.size)
-        values = scores([last for last, _ in called])  # each owner's MixedOp.score
+        planned = [m.planned_score for m in self.owners]
+        if any(x is not None for x in planned):  # some draws were made by their callers
+            values = np.concatenate([
+                scores([last]) if given is None else np.asarray(given, dtype=np.float64)
+                for last, given in zip((m.last_draw for m in self.owners), planned)
+                if last is not None])
+        else:
+            values = scores([last for last, _ in called])  # each owner's MixedOp.score
         places = (self.all_places if len(called) == len(self.owners)
                   else np.concatenate([place for _, place in called]))
         # Sums repeated places in order, from 0.0: as adding score after score.

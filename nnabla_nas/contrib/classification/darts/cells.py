@@ -23,6 +23,7 @@ from .... import module as Mo
 from ....module.dropout import drop_mask
 from .genotype import CellGenotype, num_edges
 from .ops import SharedReLU, CANDIDATES, FactorizedReduce, ReLUConvBN, build_op
+from .sampling import NONE, SAMPLINGS, draw_edge, draw_node
 
 
 class Cell(Mo.Module):
@@ -87,13 +88,19 @@ class SearchCell(Cell):
         mode: MixedOp mode, ``full``, ``sample`` or ``max``.
         alphas: One ``alpha`` Parameter per edge, shared with other cells;
             None gives this cell its own.
+        sampling: How a ``sample``-mode build draws its path, one of
+            :data:`~.sampling.SAMPLINGS` (see :mod:`.sampling`).
     """
 
     def __init__(self, prev_prev_channels: int, prev_channels: int, channels: int,
                  reduction: bool, reduction_prev: bool, num_nodes: int, multiplier: int,
-                 mode: str = "full", alphas: Optional[Sequence[Mo.Parameter]] = None):
+                 mode: str = "full", alphas: Optional[Sequence[Mo.Parameter]] = None,
+                 sampling: str = "edges"):
         super().__init__(prev_prev_channels, prev_channels, channels, reduction,
                          reduction_prev, num_nodes, multiplier, affine=False)
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
+        self.sampling = sampling
         if alphas is None:
             alphas = [None] * num_edges(num_nodes)
         assert len(alphas) == num_edges(num_nodes), "one alpha per edge"
@@ -117,10 +124,24 @@ class SearchCell(Cell):
     def _node_inputs(self, node: int, states: List) -> List:
         start = num_edges(node)
         mixed = list(self._mixed.modules.values())[start:start + len(states)]
+        per_node, no_none, mean = SAMPLINGS[self.sampling]
+        if mixed[0].mode == "sample":
+            if per_node is not None:  # the node draws its inputs and their operations
+                drawn, grads = draw_node([m.current_probabilities() for m in mixed],
+                                         mixed[0].rng, per_node)
+                chosen = dict(drawn)
+                for j, m in enumerate(mixed):
+                    m.plan(chosen.get(j, NONE), grads[j], exclude=(NONE,))
+            elif no_none:
+                for m in mixed:
+                    m.plan(*draw_edge(m.current_probabilities(), m.rng), exclude=(NONE,))
         terms = [m(h) for m, h in zip(mixed, states)]
         # An edge that drew the zero operation (sample/max mode) adds exactly
         # nothing: leave it out of the sum (keep one term if all did).
-        live = [y for m, y in zip(mixed, terms) if not isinstance(m.active_op, Mo.Zero)]
+        live = [y for m, y in zip(mixed, terms)
+                if m.gate_pair is not None or not isinstance(m.active_op, Mo.Zero)]
+        if mean and len(live) > 1 and mixed[0].mode == "sample":
+            return [F.mul_scalar(reduce(F.add2, live), 1.0 / len(live))]
         return live or terms[:1]
 
     def probabilities(self) -> np.ndarray:

@@ -18,6 +18,7 @@ from .cells import SearchCell
 from .genotype import CELL_TYPES, Genotype, make_genotype, num_edges, save_genotype
 from .network import DartsNetwork, cell_specs, check_sizes
 from .ops import CANDIDATES
+from .sampling import SAMPLINGS
 
 
 class SearchNet(DartsNetwork):
@@ -43,6 +44,8 @@ class SearchNet(DartsNetwork):
             ``num_edges`` each); otherwise each cell has its own.
         stem_multiplier: The stem outputs ``stem_multiplier * init_channels``
             channels.
+        sampling: How a ``sample``-mode build draws its path (ProxylessNAS):
+            one of :data:`~.sampling.SAMPLINGS`; see :mod:`.sampling`.
 
     Raises:
         ValueError: For a non-positive size, a ``multiplier`` outside
@@ -51,20 +54,24 @@ class SearchNet(DartsNetwork):
 
     def __init__(self, in_channels: int, init_channels: int, num_cells: int,
                  num_classes: int, num_choices: int = 4, multiplier: int = 4,
-                 mode: str = "full", shared: bool = False, stem_multiplier: int = 3):
+                 mode: str = "full", shared: bool = False, stem_multiplier: int = 3,
+                 sampling: str = "edges"):
         check_sizes(num_choices, multiplier, in_channels=in_channels,
                     init_channels=init_channels, num_cells=num_cells,
                     num_classes=num_classes, stem_multiplier=stem_multiplier)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self._num_choices, self._shared = num_choices, shared
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, "
+                             f"got {sampling!r}")
+        self._num_choices, self._shared, self._sampling = num_choices, shared, sampling
         if shared:
             self.alpha_normal = self._new_alphas()
             self.alpha_reduce = self._new_alphas()
         stem_channels = stem_multiplier * init_channels
         specs = cell_specs(stem_channels, init_channels, num_cells, multiplier)
         cells = [SearchCell(*spec, num_nodes=num_choices, multiplier=multiplier, mode=mode,
-                            alphas=self._shared_alphas(spec.reduction))
+                            alphas=self._shared_alphas(spec.reduction), sampling=sampling)
                  for spec in specs]
         self._build(in_channels, stem_channels, cells, multiplier * specs[-1].channels,
                     num_classes)

@@ -15,21 +15,35 @@ class SearchNet(DartsSearchNet):
     (``shared=False``). Arguments as :class:`nnabla_nas.contrib.darts.SearchNet`.
 
     Its genotype (``arch.json`` and the cell pictures) is the network
-    :class:`~nnabla_nas.contrib.classification.pnas.TrainNet` rebuilds: every
-    edge with its argmax operation, ``none`` edges dropped.
+    :class:`~nnabla_nas.contrib.classification.pnas.TrainNet` rebuilds: with
+    ``sampling="nodes"`` the two strongest inputs of every node (the DARTS
+    genotype, the kind of cell the search trained); otherwise every edge with
+    its argmax operation, ``none`` edges dropped.
+
+    Args:
+        sampling: How a build draws its path
+            (:mod:`~nnabla_nas.contrib.classification.darts.sampling`):
+            ``nodes`` (default: two inputs per node, ``none`` never on a path),
+            ``edges`` (the older package: every edge draws one of all eight
+            candidates), ``edges-no-none`` or ``edges-mean``.
     """
 
     def __init__(self, in_channels: int, init_channels: int, num_cells: int,
                  num_classes: int, num_choices: int = 4, multiplier: int = 4,
-                 mode: str = "sample", shared: bool = False, stem_multiplier: int = 3):
+                 mode: str = "sample", shared: bool = False, stem_multiplier: int = 3,
+                 sampling: str = "nodes"):
         super().__init__(in_channels, init_channels, num_cells, num_classes,
                          num_choices=num_choices, multiplier=multiplier, mode=mode,
-                         shared=shared, stem_multiplier=stem_multiplier)
+                         shared=shared, stem_multiplier=stem_multiplier, sampling=sampling)
 
     def genotype(self) -> Dict[str, object]:
-        """Every edge with its argmax operation, per cell type (probabilities
-        averaged over the cells of a type); a node whose edges all choose
-        ``none`` keeps its strongest other edge."""
+        """With ``sampling="nodes"``, the DARTS genotype (the two strongest
+        non-``none`` inputs of each node). Otherwise every edge with its argmax
+        operation, per cell type (probabilities averaged over the cells of a
+        type); a node whose edges all choose ``none`` keeps its strongest other
+        edge."""
+        if self._sampling == "nodes":
+            return super().genotype()
         probs = self.cell_probabilities()
         return {"num_nodes": self._num_choices,
                 **{t: argmax_cell(probs[t], self._num_choices) for t in CELL_TYPES}}

@@ -18,8 +18,12 @@ def _search_cells(saved: Dict[str, np.ndarray]) -> int:
     return max(indices) + 1 if indices else 3
 
 
-def argmax_genotype(arch_path: str, num_choices: int, multiplier: int) -> Dict[str, object]:
-    """Every edge with its argmax operation, per cell type (``none`` edges dropped).
+def argmax_genotype(arch_path: str, num_choices: int, multiplier: int,
+                    sampling: str = "nodes") -> Dict[str, object]:
+    """The genotype of the search that wrote ``arch_path``
+    (:meth:`SearchNet.genotype`): with ``sampling="nodes"`` the two strongest
+    inputs of each node, otherwise every edge with its argmax operation, per
+    cell type (``none`` edges dropped).
 
     The alphas of ``arch_path`` are loaded into a search network shaped like the
     one that wrote them (its number of cells is read from the names; one channel:
@@ -35,7 +39,8 @@ def argmax_genotype(arch_path: str, num_choices: int, multiplier: int) -> Dict[s
     saved = load_h5_parameters(arch_path)
     shared = any(key.startswith("alpha_normal") for key in saved)
     net = SearchNet(1, 1, _search_cells(saved), 1, num_choices=num_choices,
-                    multiplier=multiplier, shared=shared, stem_multiplier=1)
+                    multiplier=multiplier, shared=shared, stem_multiplier=1,
+                    sampling=sampling)
     expected = set(net.get_arch_parameters())
     if set(saved) != expected:
         missing = sorted(expected - set(saved))[:3]
@@ -51,13 +56,16 @@ def argmax_genotype(arch_path: str, num_choices: int, multiplier: int) -> Dict[s
 
 
 class TrainNet(DartsTrainNet):
-    """The DARTS-space network of a ProxylessNAS search: every edge takes the
-    argmax operation of its alpha (``none`` edges are dropped).
+    """The DARTS-space network of a ProxylessNAS search, from its ``arch.h5``:
+    with ``sampling="nodes"`` the two strongest inputs of every node, each with
+    its strongest operation; otherwise every edge takes the argmax operation of
+    its alpha (``none`` edges are dropped).
 
     The other arguments are those of :class:`nnabla_nas.contrib.darts.TrainNet`.
 
     Args:
         genotype: Path of the search's ``arch.h5`` (any number of searched cells).
+        sampling: The ``sampling`` of the search (:class:`SearchNet`).
 
     Raises:
         ValueError: Missing file or alphas that do not fit the network.
@@ -65,8 +73,9 @@ class TrainNet(DartsTrainNet):
 
     def __init__(self, in_channels: int, init_channels: int, num_cells: int,
                  num_classes: int, genotype: str, num_choices: int = 4, multiplier: int = 4,
-                 stem_multiplier: int = 3, drop_path: float = 0.0, auxiliary: bool = False):
-        arch = argmax_genotype(genotype, num_choices, multiplier)
+                 stem_multiplier: int = 3, drop_path: float = 0.0, auxiliary: bool = False,
+                 sampling: str = "nodes"):
+        arch = argmax_genotype(genotype, num_choices, multiplier, sampling)
         super().__init__(in_channels, init_channels, num_cells, num_classes, arch,
                          num_choices=num_choices, multiplier=multiplier,
                          stem_multiplier=stem_multiplier, drop_path=drop_path,

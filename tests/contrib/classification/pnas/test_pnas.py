@@ -8,10 +8,10 @@ from nnabla_nas.contrib.classification.darts.ops import CANDIDATES
 from nnabla_nas.utils.io import load_h5_parameters, save_h5_parameters
 
 
-def planted(folder, num_cells=3):
+def planted(folder, num_cells=3, sampling="edges"):
     """A search whose every edge favours sep_conv_3x3, except edge 0 of every
     normal cell (favours none) and edge 1 of every reduce cell (max_pool_3x3)."""
-    net = pnas.SearchNet(1, 2, num_cells, 4, num_choices=2, multiplier=2)
+    net = pnas.SearchNet(1, 2, num_cells, 4, num_choices=2, multiplier=2, sampling=sampling)
     for cell in net.cells:
         for k, mixed in enumerate(cell._mixed):
             d = np.zeros(len(CANDIDATES))
@@ -41,9 +41,27 @@ def test_arch_json_is_the_network_train_net_builds(tmp_path):
     assert all(e["op"] == "sep_conv_3x3" for node in genotype["normal"] for e in node)
     assert genotype["reduce"][0][1]["op"] == "max_pool_3x3"
     # Retrain with more cells than the search had: probabilities per cell type.
-    net = pnas.TrainNet(1, 4, 5, 4, str(tmp_path / "arch.h5"), num_choices=2, multiplier=2)
+    net = pnas.TrainNet(1, 4, 5, 4, str(tmp_path / "arch.h5"), num_choices=2, multiplier=2,
+                        sampling="edges")
     assert net.genotype() == genotype
     assert (tmp_path / "normal.png").is_file()
+
+
+def test_nodes_sampling_retrains_two_inputs_per_node(tmp_path):
+    """With ``sampling="nodes"`` the export and the retrained network keep the
+    two strongest non-none inputs of every node, as the search's paths had."""
+    planted(tmp_path, sampling="nodes")
+    genotype = json.loads((tmp_path / "arch.json").read_text())
+    for cell in ("normal", "reduce"):
+        assert all(len(node) == 2 for node in genotype[cell])
+    # Node 0 has two inputs only: the edge that favours none is kept, with its
+    # strongest other operation; node 1's inputs all favour sep_conv_3x3.
+    assert sorted(e["input"] for e in genotype["normal"][0]) == [0, 1]
+    assert all(e["op"] == "sep_conv_3x3" for e in genotype["normal"][1])
+    assert any(e["op"] == "max_pool_3x3" for e in genotype["reduce"][0])
+    net = pnas.TrainNet(1, 4, 5, 4, str(tmp_path / "arch.h5"), num_choices=2, multiplier=2,
+                        sampling="nodes")
+    assert net.genotype() == genotype
 
 
 def test_train_net_errors(tmp_path):

@@ -1,0 +1,281 @@
+"""Does the ProxylessNAS supernet learn? The table of issue #18, rerun.
+
+``learn``: on 350 real photos of ``natural10_dev.npz`` (the same 350 for every
+run), a plain nnabla training loop over ``pnas.SearchNet`` (init_channels 8,
+5 cells, batch 32, Momentum lr 0.025 momentum 0.9, 110 weight steps, batch
+normalization in training mode), once per variant and seed:
+
+* ``fixed``: one fixed random path (``mode="max"`` over random normal alphas);
+* ``edges``: a new path every step, every edge drawing one of all 8 candidates
+  (the older package's sampling);
+* ``edges-no-none``, ``edges-mean``, ``nodes``: the other ``sampling`` values of
+  ``pnas.SearchNet`` (:mod:`nnabla_nas.contrib.classification.darts.sampling`);
+* ``<sampling>x<K>``: K paths per step on the same batch, their gradients summed
+  before the one update (FairNAS; K times the work);
+* ``<sampling>-same``: a control, the sampled code path drawing the same path
+  every step.
+
+It prints the mean train error of steps 1-22, 45-66 and 89-110 (the error of
+each batch before its update) as mean ± sample std over the seeds, and writes
+the table to ``bench/results/pnas_learning-<stamp>.md`` and ``.json``.
+
+``planted``: architecture steps each gradient estimator needs on the planted
+problem of ``tests/runner/test_pnas.py`` (eight operations, one best).
+
+``memory``: peak and current RSS of a paper-size ProxylessNAS search (init_channels
+16, 8 cells, mini-batch 16, n_iter 10; random images) after each of 50 steps.
+
+    python bench/pnas_learning.py learn --seeds 0 1 2
+    python bench/pnas_learning.py learn --variants fixed nodes --seeds 0   # a subset
+    python bench/pnas_learning.py memory --steps 50 --sampling nodes
+    python bench/pnas_learning.py planted      # REINFORCE vs binary gates, planted op
+    python bench/pnas_learning.py bnstats SEARCH_DIR   # rewards: batch vs running stats
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from micro_memory import RSS, SEARCHER  # noqa: E402
+from natural10 import DEFAULT_DATA, RESULTS, ROOT, machine, mean_std  # noqa: E402
+
+WINDOWS = ((1, 22), (45, 66), (89, 110))
+VARIANTS = ("fixed", "edges", "edges-no-none", "edges-mean", "nodes", "edgesx2", "nodesx2")
+
+
+def photos(path: str, n: int = 350, seed: int = 0):
+    """The same ``n`` photos for every run: a seeded draw from the file."""
+    data = np.load(path)
+    index = np.random.RandomState(seed).permutation(len(data["y"]))[:n]
+    return data["x"][index], data["y"][index]
+
+
+def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 32,
+                 channels: int = 8, cells: int = 5):
+    """Train errors of ``steps`` weight steps of ``variant``; returns (errors, seconds)."""
+    import nnabla as nn
+
+    from nnabla_nas.contrib import pnas
+    from nnabla_nas.dataset import DataLoader
+    from nnabla_nas.dataset.data import channel_stats
+    from nnabla_nas.optimizer import Optimizer
+    from nnabla_nas.runner.graph import build_graph
+
+    sampling, _, paths = variant.rpartition("x") if variant[-1].isdigit() else (variant, "", "1")
+    paths = int(paths)
+    np.random.seed(seed)
+    nn.seed(seed)
+    nn.clear_parameters()
+    if sampling == "fixed":
+        model = pnas.SearchNet(3, channels, cells, 10, mode="max")
+        rng = np.random.RandomState(seed)
+        for alpha in model.get_arch_parameters().values():
+            alpha.d = rng.randn(*alpha.shape)
+    else:
+        model = pnas.SearchNet(3, channels, cells, 10, sampling=sampling.replace("-same", ""))
+    model.apply(training=True)
+    # "<sampling>-same": the sampled code path, but every step draws the same path
+    # (each MixedOp's random state is rewound before each build): a control.
+    rngs = [m.rng for _, m in model.get_modules() if hasattr(m, "rng")]
+    first = [r.get_state() for r in rngs] if sampling.endswith("-same") else None
+    mean, std = channel_stats(x)
+    loader = DataLoader(x, y, batch, shuffle=True, rng=seed, mean=mean, std=std)
+    opt = Optimizer(name="Momentum", lr=0.025, momentum=0.9)
+    arch = list(model.get_arch_parameters().values())
+    for alpha in arch:
+        alpha.need_grad = False
+    net = model.get_net_parameters()
+    errors = []
+    start = time.perf_counter()
+    for _ in range(steps):
+        batch_xy = loader.next()
+        for p in net.values():
+            p.grad.zero()
+        used, err = {}, 0.0
+        for _ in range(paths):
+            for r, state in zip(rngs, first or ()):
+                r.set_state(state)
+            graph = build_graph(model, batch, x.shape[-1:] + x.shape[1:3])
+            used.update(model.get_net_parameters(grad_only=True))
+            graph.feed(batch_xy)
+            _, e = graph.forward()
+            graph.loss.backward(clear_buffer=True)  # summed over paths, as FairNAS does
+            err += e / paths
+            del graph
+        opt.set_parameters(used)
+        opt.update()
+        errors.append(err)
+    return errors, time.perf_counter() - start
+
+
+def learn(a) -> None:
+    x, y = photos(a.data, a.n)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    rows, raw = [], {}
+    for variant in a.variants:
+        per_seed, seconds = [], []
+        for seed in a.seeds:
+            errors, sec = train_errors(variant, seed, x, y, a.steps)
+            per_seed.append([float(np.mean(errors[lo - 1:hi])) for lo, hi in WINDOWS])
+            seconds.append(sec)
+            print(f"{variant:>14} seed {seed}: " +
+                  " ".join(f"{e:.3f}" for e in per_seed[-1]) + f"  ({sec:.0f} s)", flush=True)
+        raw[variant] = {"windows": per_seed, "seconds": seconds}
+        cells = [mean_std([s[w] for s in per_seed]) for w in range(len(WINDOWS))]
+        rows.append((variant, cells, float(np.mean(seconds))))
+    head = ("| variant | " + " | ".join(f"steps {lo}-{hi}" for lo, hi in WINDOWS) +
+            " | s / run |\n|---|" + "---:|" * (len(WINDOWS) + 1))
+    lines = [f"| {v} | " + " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in cells) +
+             f" | {sec:.0f} |" for v, cells, sec in rows]
+    m = machine()
+    text = "\n".join([
+        f"Train error of {a.steps} weight steps (mean ± sample std over seeds "
+        f"{' '.join(map(str, a.seeds))}); {a.n} photos of {os.path.basename(a.data)}, "
+        "batch 32, Momentum lr 0.025 momentum 0.9, pnas.SearchNet(3, 8, 5, 10). Chance 0.9.",
+        "", head, *lines, "",
+        f"Machine: {m['cpu']}, {m['cores']} cores (shared), Python {m['python']}; "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        f"Command: python bench/pnas_learning.py {' '.join(sys.argv[1:])}"])
+    print()
+    print(text)
+    os.makedirs(RESULTS, exist_ok=True)
+    out = os.path.join(RESULTS, f"pnas_learning-{stamp}")
+    with open(out + ".md", "w") as f:
+        f.write(text + "\n")
+    with open(out + ".json", "w") as f:
+        json.dump({"argv": sys.argv[1:], "machine": m, "windows": WINDOWS, "runs": raw}, f,
+                  indent=1)
+    print(f"wrote {os.path.relpath(out, ROOT)}.md and .json")
+
+
+MEMORY = RSS + SEARCHER + r"""
+import resource, sys
+import nnabla as nn
+nn.set_default_context(nn.Context(["cpu:float"], "0"))
+from nnabla_nas.contrib import pnas
+np.random.seed(0)
+s = paper_searcher(pnas.SearchNet(3, 16, 8, 10, sampling=sys.argv[2]), "pnas")
+for step in range(int(sys.argv[1])):
+    s.train_on_batch()
+    s.valid_on_batch()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"{step + 1} {peak} {rss(release=False):.0f} {rss():.0f}", flush=True)
+"""
+
+
+def memory(a) -> None:
+    """Peak RSS (``ru_maxrss``), current RSS, and current RSS with the allocator
+    caches handed back, after each step of a paper-size search."""
+    print(f"ProxylessNAS search (init_channels 16, 8 cells, mini-batch 16, n_iter 10), "
+          f"sampling {a.sampling}: step, peak RSS, RSS, RSS after releasing caches (MiB)")
+    proc = subprocess.run([sys.executable, "-c", MEMORY, str(a.steps), a.sampling],
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    rows = [list(map(int, line.split())) for line in proc.stdout.split("\n") if line.strip()]
+    for row in rows:
+        print(" ".join(map(str, row)))
+    peaks, released = [r[1] for r in rows], [r[3] for r in rows]
+    half = len(rows) // 2
+    print(f"peak after step 5 / {half} / {len(rows)}: {peaks[min(4, len(rows) - 1)]} / "
+          f"{peaks[half - 1]} / {peaks[-1]} MiB; released RSS steps 1-{half} mean "
+          f"{np.mean(released[:half]):.0f}, steps {half + 1}-{len(rows)} mean "
+          f"{np.mean(released[half:]):.0f} MiB; machine {machine()['cpu']}")
+
+
+def planted(a) -> None:
+    """Architecture steps until the planted best of eight operations has
+    probability 0.8 (the problem of tests/runner/test_pnas.py), per estimator."""
+    import tempfile
+    sys.path.insert(0, os.path.join(ROOT, "tests", "runner"))
+    import test_pnas as T
+    tmp = tempfile.mkdtemp(prefix="pnas_planted_")
+    print(f"steps to p(planted op) >= 0.8 (limit {a.limit}), Adam lr {a.lr}, seeds {a.seeds}")
+    for estimator, n_iter in (("reinforce", 2), ("reinforce", 4), ("binary_gates", 1)):
+        steps = []
+        for seed in a.seeds:
+            model = T.KnownRewards(T.planted_ops(), rng=np.random.RandomState(seed))
+            s = T.searcher(os.path.join(tmp, f"{estimator}{n_iter}-{seed}"), model, seed,
+                           n_iter=n_iter, lr=a.lr, gradient_estimator=estimator)
+            steps.append(a.limit + 1)
+            for step in range(1, a.limit + 1):
+                s.valid_on_batch()
+                if model.choice.probabilities()[1] >= 0.8:
+                    steps[-1] = step
+                    break
+        print(f"{estimator:>12} n_iter {n_iter}: {steps}  (mean {np.mean(steps):.1f})")
+
+
+def bnstats(a) -> None:
+    """Reward of sampled paths of a finished ``pnas`` search on its search-valid
+    split, with batch normalization on the batch's statistics (what the
+    architecture step uses) and on the running ones."""
+    import nnabla as nn
+
+    from nnabla_nas.contrib import pnas
+    from nnabla_nas.dataset import build_dataset, make_loaders
+    from nnabla_nas.runner.graph import build_graph
+    with open(os.path.join(a.search, "config.json")) as f:
+        config = json.load(f)
+    options = dict(config["network"]["pnas"])
+    options.pop("mode", None)
+    net = pnas.SearchNet(**options)
+    net.load_parameters(os.path.join(a.search, "weights.h5"))
+    net.load_parameters(os.path.join(a.search, "arch.h5"))
+    loaders = make_loaders(build_dataset(config["dataloader"]), "search", a.batch, a.batch)
+    batches = [loaders["valid"].next() for _ in range(a.batches)]
+    rngs = [m.rng for _, m in net.get_modules() if hasattr(m, "rng")]
+    acc = {"batch statistics": [], "running statistics": []}
+    for _ in range(a.paths):
+        states = [r.get_state() for r in rngs]
+        for kind, training in (("batch statistics", True), ("running statistics", False)):
+            for r, state in zip(rngs, states):  # the same path for both
+                r.set_state(state)
+            net.apply(training=training)
+            with nn.no_grad():
+                graph = build_graph(net, a.batch, batches[0][0].shape[1:])
+            errors = []
+            for batch in batches:
+                graph.feed(batch)
+                errors.append(graph.forward(clear_buffer=True)[1])
+            acc[kind].append(1 - float(np.mean(errors)))
+    print(f"{a.paths} sampled paths of {a.search}, {a.batches} valid batches of {a.batch}:")
+    for kind, values in acc.items():
+        print(f"  reward (accuracy) with {kind}: mean {np.mean(values):.3f}, "
+              f"min {np.min(values):.3f}, max {np.max(values):.3f}")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="task", required=True)
+    q = sub.add_parser("learn")
+    q.add_argument("--data", default=DEFAULT_DATA)
+    q.add_argument("--n", type=int, default=350)
+    q.add_argument("--steps", type=int, default=110)
+    q.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    q.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    r = sub.add_parser("memory")
+    r.add_argument("--steps", type=int, default=50)
+    r.add_argument("--sampling", default="nodes")
+    t = sub.add_parser("planted")
+    t.add_argument("--seeds", type=int, nargs="+", default=list(range(6)))
+    t.add_argument("--lr", type=float, default=0.2)
+    t.add_argument("--limit", type=int, default=200)
+    b = sub.add_parser("bnstats")
+    b.add_argument("search", help="folder of a finished pnas search (config.json, "
+                                   "weights.h5, arch.h5)")
+    b.add_argument("--paths", type=int, default=20)
+    b.add_argument("--batches", type=int, default=4)
+    b.add_argument("--batch", type=int, default=64)
+    a = p.parse_args(argv)
+    {"learn": learn, "memory": memory, "planted": planted, "bnstats": bnstats}[a.task](a)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
