@@ -3,9 +3,7 @@
 Thin on purpose: everything lives in :mod:`nnabla_nas.cli`.
 """
 
-import sys
-
-from nnabla_nas.cli import main
+from nnabla_nas.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main(prog="main.py"))
+    run(prog="main.py")

@@ -1,7 +1,5 @@
 """``python -m nnabla_nas``: the same command as ``main.py``."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main(prog="python -m nnabla_nas"))
+run(prog="python -m nnabla_nas")

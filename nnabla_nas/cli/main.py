@@ -21,6 +21,8 @@ RUNTIME_KEYS = ("context", "device_id", "type_config", "quiet", "output_path")
 # Flags that override the config's hparams when given: flag -> hparams key.
 FLAG_KEYS = {"context": "context", "device_id": "device_id", "type_config": "type_config",
              "quiet": "quiet"}
+#: Stop signals that arrived while the command was starting (see :func:`run`).
+EARLY_STOPS: List[int] = []
 #: nnabla's logging set-up for the command (its INFO lines would bury one-line errors).
 NNABLA_CONF = os.path.join(os.path.dirname(__file__), "nnabla.conf")
 
@@ -56,6 +58,9 @@ def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
     if isinstance(prepared, int):
         return prepared
     run, resolved = prepared
+    if EARLY_STOPS:
+        return _fail("interrupted before the run started; rerun the command to start",
+                     128 + EARLY_STOPS[0])
     try:
         os.makedirs(run.config.hparams.output_path, exist_ok=True)
         _save_config(run.config.hparams.output_path, resolved)
@@ -155,6 +160,21 @@ def _failed_run(runner, message: str) -> int:
     return EXIT_FAILED
 
 
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+def run(prog: str = "nnabla-nas") -> None:
+    """The command as a process (console script, ``main.py``, ``python -m``):
+    :func:`main`, with a Ctrl-C before the run starts ending it quietly (exit
+    130, nothing written but the resolved ``config.json``) and one after it
+    ended ignored (the files are written; an interrupt in the interpreter's
+    teardown would only print a traceback)."""
+    # Until the run installs its own handlers, a stop signal is only recorded: a
+    # KeyboardInterrupt inside an extension's import can crash the interpreter.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _: EARLY_STOPS.append(signum))
+    try:
+        code = main(prog=prog)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted before the run started; rerun the command to start\n")
+        code = 128 + signal.SIGINT
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(code)
