@@ -9,8 +9,8 @@ shard) and the runner; ``docs/distributed.rst`` describes the semantics.
 
 from typing import Mapping, Optional
 
-from .communicator import (Communicator, Launch, PackedBuffer, SingleProcess, device_for,
-                           launch_info)
+from .communicator import (Communicator, Launch, PackedBuffer, SingleProcess, check_divisible,
+                           device_for, launch_info)
 
 GPU_CONTEXTS = ("cuda", "cudnn")
 
@@ -49,5 +49,5 @@ def from_environment(context: str = "cpu", nnabla_context=None,
     return cls(launch)
 
 
-__all__ = ["Communicator", "Launch", "PackedBuffer", "SingleProcess", "communicator_class",
-           "device_for", "from_environment", "launch_info"]
+__all__ = ["Communicator", "Launch", "PackedBuffer", "SingleProcess", "check_divisible",
+           "communicator_class", "device_for", "from_environment", "launch_info"]

@@ -166,3 +166,17 @@ class PackedBuffer:
             size = int(np.prod(p.shape))
             setattr(p, attr, self._buffer[start:start + size].reshape(p.shape))
             start += size
+
+
+def check_divisible(batches: Mapping[str, int], processes: int) -> None:
+    """Raises :class:`~nnabla_nas.utils.registry.ConfigError` naming the first
+    of ``batches`` (config key -> global batch size) that ``processes`` ranks
+    cannot share equally."""
+    from ..utils.registry import ConfigError
+    for key, batch in batches.items():
+        if batch % processes:
+            multiple = -(-batch // processes) * processes
+            raise ConfigError(f"{key}: {batch} cannot be split equally over the {processes} "
+                              f"processes of this run (batch sizes are global); use a multiple "
+                              f"of {processes} such as {multiple}, or another number of "
+                              f"processes")

@@ -55,8 +55,9 @@ class ProxylessNasSearcher(DartsSearcher):
     recompute_default = False  # one path in memory: nothing to gain
 
     def __init__(self, model, optimizer, dataloader, args, regularizer: Optional[Dict] = None,
-                 reward: str = "accuracy", n_iter: int = 10, baseline_decay: float = 0.95):
-        super().__init__(model, optimizer, dataloader, args)
+                 reward: str = "accuracy", n_iter: int = 10, baseline_decay: float = 0.95,
+                 comm=None):
+        super().__init__(model, optimizer, dataloader, args, comm)
         self.check_options({"reward": reward, "n_iter": n_iter,
                             "baseline_decay": baseline_decay}, path="ProxylessNasSearcher")
         self.regularizer = dict(regularizer or {})
@@ -105,6 +106,9 @@ class ProxylessNasSearcher(DartsSearcher):
         with fixed_alphas(scores.owners):  # alpha changes only after the loop
             drawn = [self._score_path(batches) for _ in range(self.n_iter)]
         rewards, paths, losses, errors = (list(column) for column in zip(*drawn))
+        # Data parallelism: every rank scored the same paths on its part of the
+        # batches; the rewards (and the baseline from them) are the means over ranks.
+        rewards, losses, errors = self.mean_over_ranks(rewards, losses, errors)
         baseline = float(np.mean(rewards)) if self.baseline is None else self.baseline
         optimizer = self.optimizer["valid"]
         optimizer.set_parameters(arch)
