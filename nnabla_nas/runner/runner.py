@@ -80,6 +80,12 @@ def frozen(params: Iterable[nn.Variable]):
             p.need_grad = flag
 
 
+def _rng_vector(rng: np.random.RandomState) -> np.ndarray:
+    """A random state as 627 float64s: 624 keys, position, has_gauss, gauss."""
+    _, keys, pos, has_gauss, gauss = rng.get_state()
+    return np.concatenate([keys.astype(np.float64), [pos, has_gauss, gauss]])
+
+
 def steps_per_epoch(size: int, batch_size: int) -> int:
     """Updates per epoch so that each of ``size`` samples is used once."""
     return max(1, -(-size // batch_size))
@@ -163,6 +169,7 @@ class Runner:
                                f"{self.output_path}); writing its final files")
             self.comm.barrier()
             return self.finish()
+        self.synchronize_start()
         self.reporter.truncate_metrics(self.epoch + 1)
         self.reporter.info(f"{type(self).__name__}: {self.model.summary()}")
         steps = self.steps_per_epoch()
@@ -184,6 +191,24 @@ class Runner:
             self.save_checkpoint()
         self.comm.barrier()  # rank 0's files are complete before any rank reads them
         return self.finish()
+
+    def synchronize_start(self) -> None:
+        """Data parallelism: every rank starts (or resumes) from rank 0's
+        parameters and random states (numpy's and the modules', e.g. the
+        MixedOps' samplers), so the ranks stay identical even when the caller
+        seeded them differently."""
+        if self.comm.size == 1:
+            return
+        self.comm.broadcast(list(self.model.get_parameters().values()))
+        rngs = [np.random.mtrand._rand] + [
+            m.rng for _, m in self.model.get_modules()
+            if isinstance(getattr(m, "rng", None), np.random.RandomState)]
+        # Broadcast as a sum with zeros elsewhere: float64 holds the uint32 keys exactly.
+        mine = np.concatenate([_rng_vector(r) for r in rngs]) * float(self.comm.is_main)
+        states = self.comm.allreduce_sum(mine).reshape(len(rngs), -1)
+        for rng, state in zip(rngs, states):
+            rng.set_state(("MT19937", state[:624].astype(np.uint32), int(state[624]),
+                           int(state[625]), float(state[626])))
 
     def begin_epoch(self, epoch: int) -> str:
         """Prepares epoch ``epoch`` (0-based); returns its phase name."""
