@@ -4,7 +4,8 @@ communicator of the launch. Rank 0 writes the final parameters; every rank
 writes, under ``HASHES``, a hash of its weights, architecture parameters and
 solver states.
 
-Usage: python worker.py ALGORITHM NPZ OUTPUT HASHES
+Usage: python worker.py ALGORITHM[,ALGORITHM...] NPZ OUTPUT
+(each algorithm writes OUTPUT/ALGORITHM/final.npz and OUTPUT/ALGORITHM/hashes/rankR.json)
 """
 
 import hashlib
@@ -51,7 +52,8 @@ def digest(arrays) -> str:
     return h.hexdigest()
 
 
-def main(algorithm, npz, output, hashes):
+def search(algorithm, npz, output):
+    hashes = os.path.join(output, "hashes")
     np.random.seed(0)  # the MixedOps' samplers; the runner gives every rank rank 0's anyway
     comm = from_environment("cpu")
     runner_cls = RUNNERS[algorithm]
@@ -78,7 +80,8 @@ def main(algorithm, npz, output, hashes):
             states += [(f"{name}/{key}/{k}", v.d) for k, v in sorted(state.pstate.items())]
     os.makedirs(hashes, exist_ok=True)
     with open(os.path.join(hashes, f"rank{comm.rank}.json"), "w") as f:
-        json.dump({"rank": comm.rank, "size": comm.size, "steps": runner.optimizer["train"].iteration,
+        json.dump({"rank": comm.rank, "size": comm.size,
+                   "steps": runner.optimizer["train"].iteration,
                    "params": digest(sorted((k, p.d) for k, p in params.items())),
                    "solvers": digest(states)}, f)
     if comm.is_main:
@@ -86,4 +89,6 @@ def main(algorithm, npz, output, hashes):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    algorithms, npz, output = sys.argv[1:]
+    for name in algorithms.split(","):
+        search(name, npz, os.path.join(output, name))
