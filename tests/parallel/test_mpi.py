@@ -218,47 +218,47 @@ def assert_same_search(out, reference):
             np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, atol=1e-6, err_msg=key)
 
 
-def test_killed_rank_ends_the_job_and_a_rerun_resumes(searched2, tmp_path):
+def test_usr1_then_a_killed_rank_then_a_rerun_ends_as_an_uninterrupted_run(searched2, tmp_path):
+    """One search stopped twice: SIGUSR1 to mpiexec (forwarded to every rank: they
+    agree on the step to stop after, rank 0 checkpoints mid-epoch, exit 128 + 10),
+    then, resumed, a SIGKILL to rank 1 (mpiexec ends the job within seconds,
+    naming the rank; the last checkpoint is whole); the third run ends with the
+    uninterrupted run's architecture and weights."""
     _, cfg, reference, _, _ = searched2
     out = tmp_path / "out"
+    state = out / "checkpoint" / "state.json"
     cmd = mpiexec(2, ROOT / "main.py", "-a", "DartsSearcher", "-f", cfg, "-o", out)
-    job = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env=ENV)
-    wait_for_checkpoint(job, out)
-    pid = rank_pid(out, 1)
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    killed = time.time()
-    _, stderr = job.communicate(timeout=120)
-    assert time.time() - killed < 20, "the job outlived its killed rank"
-    assert job.returncode != 0
-    assert "rank 1" in stderr and "signal 9" in stderr, stderr
-    state = json.loads((out / "checkpoint" / "state.json").read_text())
-    assert state["epoch"] < 3
-    for name in state["files"].values():
-        load_h5_parameters(str(out / "checkpoint" / name))
-    done = run(cmd)
-    assert done.returncode == 0, done.stderr
-    assert "resuming" in done.stdout
-    assert_same_search(out, reference)
 
-
-def test_usr1_checkpoints_mid_epoch_and_the_rerun_ends_the_same(searched2, tmp_path):
-    """mpiexec forwards SIGUSR1 to every rank; they agree on the step to stop
-    after, rank 0 checkpoints, and the rerun ends where an uninterrupted run does."""
-    _, cfg, reference, _, _ = searched2
-    out = tmp_path / "out"
-    cmd = mpiexec(2, ROOT / "main.py", "-a", "DartsSearcher", "-f", cfg, "-o", out)
     job = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            env=ENV)
     wait_for_checkpoint(job, out)
     job.send_signal(signal.SIGUSR1)
     stdout, stderr = job.communicate(timeout=300)
     assert job.returncode == 128 + signal.SIGUSR1, stderr
-    assert "SIGUSR1: stopped in epoch" in stdout
-    assert json.loads((out / "checkpoint" / "state.json").read_text())["runner"]["step"] > 0
+    assert stdout.count("SIGUSR1: stopped in epoch") == 1
+    stopped = json.loads(state.read_text())
+    assert stopped["runner"]["step"] > 0 and stopped["epoch"] < 3
+
+    mtime = state.stat().st_mtime_ns  # the resumed run's first checkpoint replaces it
+    job = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=ENV)
+    while (not state.exists() or state.stat().st_mtime_ns == mtime) and job.poll() is None:
+        time.sleep(0.05)
+    pid = rank_pid(out, 1)
+    assert job.poll() is None and pid is not None, "the resumed run ended too soon"
+    os.kill(pid, signal.SIGKILL)
+    killed = time.time()
+    _, stderr = job.communicate(timeout=120)
+    assert time.time() - killed < 20, "the job outlived its killed rank"
+    assert job.returncode != 0
+    assert "rank 1" in stderr and "signal 9" in stderr, stderr
+    files = json.loads(state.read_text())["files"]
+    for name in files.values():
+        load_h5_parameters(str(out / "checkpoint" / name))
+
     done = run(cmd)
     assert done.returncode == 0, done.stderr
+    assert "resuming" in done.stdout
     assert_same_search(out, reference)
 
 
