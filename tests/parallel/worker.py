@@ -4,8 +4,9 @@ communicator of the launch. Rank 0 writes the final parameters; every rank
 writes, under ``HASHES``, a hash of its weights, architecture parameters and
 solver states.
 
-Usage: python worker.py ALGORITHM[,ALGORITHM...] NPZ OUTPUT
-(each algorithm writes OUTPUT/ALGORITHM/final.npz and OUTPUT/ALGORITHM/hashes/rankR.json)
+Usage: python worker.py ALGORITHM[,ALGORITHM...] NPZ OUTPUT [CONTEXT]
+(each algorithm writes OUTPUT/ALGORITHM/final.npz and OUTPUT/ALGORITHM/hashes/rankR.json;
+CONTEXT is cpu (default) or cudnn: bench/parallel_gpu_check.py)
 """
 
 import hashlib
@@ -15,9 +16,11 @@ import sys
 
 import numpy as np
 
+from nnabla_nas.parallel import device_for, launch_info
 from nnabla_nas.utils.context import set_context
 
-set_context("cpu")
+CONTEXT = sys.argv[4] if len(sys.argv) > 4 else "cpu"
+NNABLA_CONTEXT = set_context(CONTEXT, device_for(launch_info().local_rank))
 
 from nnabla_nas import module as Mo  # noqa: E402
 from nnabla_nas.contrib.classification import ClassificationModel  # noqa: E402
@@ -55,7 +58,7 @@ def digest(arrays) -> str:
 def search(algorithm, npz, output):
     hashes = os.path.join(output, "hashes")
     np.random.seed(0)  # the MixedOps' samplers; the runner gives every rank rank 0's anyway
-    comm = from_environment("cpu")
+    comm = from_environment(CONTEXT, NNABLA_CONTEXT)
     runner_cls = RUNNERS[algorithm]
     hp = Hparams(epoch=2, warmup=1, batch_size_train=16, batch_size_valid=16,
                  mini_batch_train=8, output_path=output, seed=0, quiet=True)
@@ -89,6 +92,6 @@ def search(algorithm, npz, output):
 
 
 if __name__ == "__main__":
-    algorithms, npz, output = sys.argv[1:]
+    algorithms, npz, output = sys.argv[1:4]
     for name in algorithms.split(","):
         search(name, npz, os.path.join(output, name))
