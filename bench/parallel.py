@@ -50,7 +50,8 @@ GENOTYPE = {"num_nodes": 4,
                        [{"op": "max_pool_3x3", "input": 0}, {"op": "skip_connect", "input": 2}],
                        [{"op": "skip_connect", "input": 2}, {"op": "max_pool_3x3", "input": 1}]]}
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
-MPI_FLAGS = ["--mca", "btl", "self,vader", "--mca", "pml", "ob1", "--oversubscribe"]
+MPI_FLAGS = ["--mca", "btl", "self,vader", "--mca", "pml", "ob1", "--oversubscribe"] + \
+    os.environ.get("BENCH_MPI_FLAGS", "").split()
 
 
 def worker(algorithm: str, config_path: str, phase: str, steps: int, warmup: int) -> None:
