@@ -1,6 +1,8 @@
 """Data parallelism: samples per second of 1 process against 2 (``mpiexec -n 2``).
 
-Three workloads, the quickstart's (the bundled digits, 8x8 grey images):
+Three workloads, the quickstart's (``--data digits``: the bundled digits, 8x8 grey
+images; ``--data rgb32``: the same configs on 4096 random 32x32x3 images of 10
+classes, CIFAR-10's size, where a step is more arithmetic than overhead):
 
 1. DARTS search step (weight update + architecture update):
    ``examples/quickstart/digits_search.json``, global batches of 96.
@@ -22,6 +24,7 @@ table and saved in ``bench/results/parallel-<timestamp>.json``.
 Usage::
 
     python bench/parallel.py [--steps 20] [--warmup 3] [--workloads darts,pnas,train]
+                             [--data digits|rgb32]
 """
 
 import argparse
@@ -94,13 +97,17 @@ def worker(algorithm: str, config_path: str, phase: str, steps: int, warmup: int
             "allreduce_share": statistics.median(shares)}), flush=True)
 
 
-def job(name: str, processes: int, steps: int, warmup: int, genotype: str) -> dict:
+def job(name: str, processes: int, steps: int, warmup: int, genotype: str,
+        data: str = "") -> dict:
     algorithm, config, phase = WORKLOADS[name]
+    cfg = json.loads(Path(config).read_text())
     if name == "train":  # the quickstart's training config on a fixed genotype
-        cfg = json.loads(Path(config).read_text())
         cfg["network"]["darts"]["genotype"] = genotype
-        config = Path(genotype).with_name("train.json")
-        config.write_text(json.dumps(cfg))
+    if data:  # the same options on another dataset
+        (options,) = cfg["dataloader"].values()
+        cfg["dataloader"] = {"npz": {**options, "path": data}}
+    config = Path(genotype).with_name(f"{name}.json")
+    config.write_text(json.dumps(cfg))
     args = [sys.executable, __file__, "--worker", algorithm, str(config), phase, str(steps),
             str(warmup)]
     if processes > 1:
@@ -135,6 +142,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--workloads", default="darts,pnas,train")
+    parser.add_argument("--data", choices=["digits", "rgb32"], default="digits")
     args = parser.parse_args()
     names = args.workloads.split(",")
     unknown = [n for n in names if n not in WORKLOADS]
@@ -143,11 +151,18 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-parallel-"))
     genotype = tmp / "arch.json"
     genotype.write_text(json.dumps(GENOTYPE))
-    report = {"machine": machine(), "load_before": os.getloadavg(),
+    data = ""
+    if args.data == "rgb32":
+        import numpy as np
+        rng = np.random.RandomState(0)
+        data = str(tmp / "rgb32.npz")
+        np.savez(data, x=rng.randint(0, 256, (4096, 32, 32, 3)).astype(np.uint8),
+                 y=rng.randint(0, 10, 4096))
+    report = {"machine": machine(), "data": args.data, "load_before": os.getloadavg(),
               "started": time.strftime("%Y-%m-%d %H:%M:%S"), "results": {}}
     for name in names:
-        report["results"][name] = {p: job(name, p, args.steps, args.warmup, str(genotype))
-                                   for p in (1, 2)}
+        report["results"][name] = {p: job(name, p, args.steps, args.warmup, str(genotype),
+                                          data) for p in (1, 2)}
     report["load_after"] = os.getloadavg()
     out = ROOT / "bench" / "results" / f"parallel-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
@@ -157,7 +172,8 @@ def main() -> None:
           f"{m['nnabla']}, mpi4py {m['mpi4py']}, {m['mpi']}")
     print(f"load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in report['load_before'])}; "
           f"after: {', '.join(f'{x:.2f}' for x in report['load_after'])}")
-    print(f"{args.steps} timed steps after {args.warmup} warm-up steps, median step\n")
+    print(f"data: {args.data}; {args.steps} timed steps after {args.warmup} warm-up steps, "
+          f"median step\n")
     print("| workload | global batch | 1 process: step, samples/s | 2 processes: step, "
           "samples/s | speed-up | all-reduce share (2 processes) |")
     print("|---|---|---|---|---|---|")
