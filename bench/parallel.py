@@ -170,8 +170,9 @@ def main() -> None:
     m = report["machine"]
     print(f"machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}, nnabla "
           f"{m['nnabla']}, mpi4py {m['mpi4py']}, {m['mpi']}")
-    print(f"load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in report['load_before'])}; "
-          f"after: {', '.join(f'{x:.2f}' for x in report['load_after'])}")
+    before, after = (", ".join(f"{x:.2f}" for x in report[k])
+                     for k in ("load_before", "load_after"))
+    print(f"load average (1, 5, 15 min) before: {before}; after: {after}")
     print(f"data: {args.data}; {args.steps} timed steps after {args.warmup} warm-up steps, "
           f"median step\n")
     print("| workload | global batch | 1 process: step, samples/s | 2 processes: step, "
