@@ -7,7 +7,7 @@ FIND_PYTHON := for p in python python3.10 python3.9 python3.8; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] <= (3, 10))' 2>/dev/null && { echo $$p; break; }; \
 	done
 
-.PHONY: test test-fast run run-pnas docs wheel clean venv bench
+.PHONY: test test-fast run run-pnas run-mpi docs wheel clean venv bench bench-mpi
 
 $(VENV)/.installed: pyproject.toml
 	@py=$$($(FIND_PYTHON)); \
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	echo "using $$py ($$($$py --version 2>&1))"; \
 	[ -x $(PY) ] || $$py -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,export]'
+	$(PY) -m pip install -q -e '.[dev,export,mpi]'
 	$(PY) -m pip install -q --no-deps 'nnabla-converter==1.39.0'  # its TensorFlow dependency is not needed for ONNX
 	touch $@
 
@@ -40,6 +40,21 @@ run-pnas: venv
 	$(PY) main.py -a ProxylessNasSearcher -f examples/quickstart/digits_pnas_search.json -o log/quickstart/pnas_search
 	$(PY) main.py -a Trainer -f examples/quickstart/digits_pnas_train.json -o log/quickstart/pnas_train
 	@echo "architecture: log/quickstart/pnas_search/arch.json (arch.h5, normal.png, reduce.png)"
+
+# The quickstart on 2 processes (data parallelism, docs/distributed.rst): the same
+# configs, global batch sizes split over the ranks; rank 0 writes log/quickstart_mpi/.
+# Open MPI runs as root only when told so; the shared-memory transport starts fastest.
+MPIEXEC := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 $(VENV)/bin/mpiexec \
+	--mca btl self,vader --mca pml ob1 --oversubscribe
+NP ?= 2
+run-mpi: venv
+	$(MPIEXEC) -n $(NP) $(PY) main.py -a DartsSearcher -f examples/quickstart/digits_search.json -o log/quickstart_mpi/search
+	$(MPIEXEC) -n $(NP) $(PY) main.py -a Trainer -f examples/quickstart/digits_mpi_train.json -o log/quickstart_mpi/train
+	@echo "genotype: log/quickstart_mpi/search/arch.json; retrained: log/quickstart_mpi/train (results.json)"
+
+# Samples per second of 1 process against 2 (DARTS, ProxylessNAS, training; docs/benchmarks.md).
+bench-mpi: venv
+	$(PY) bench/parallel.py $(BENCH_ARGS)
 
 docs: venv
 	$(PY) -m sphinx -W -q -b html docs docs/_build/html

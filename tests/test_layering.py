@@ -6,7 +6,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nnabla_nas"
 #: Package -> level; a package may import only packages of a lower level.
-LEVELS = {"utils": 0, "module": 1, "optimizer": 2, "dataset": 2, "contrib": 2,
+LEVELS = {"utils": 0, "module": 1, "optimizer": 2, "dataset": 2, "contrib": 2, "parallel": 2,
           "runner": 3, "export": 3, "cli": 4}
 
 

@@ -7,7 +7,7 @@ called directly here.
 
 import os
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import nnabla as nn
 import numpy as np
@@ -15,6 +15,7 @@ import numpy as np
 from ..contrib.registry import SPACES
 from ..dataset import DATASETS, make_loaders
 from ..optimizer import Optimizer
+from ..parallel import Communicator, SingleProcess
 from ..runner.registry import RUNNERS
 from ..runner.runner import steps_per_epoch
 from ..runner.searcher import Searcher
@@ -46,30 +47,37 @@ def seed_everything(seed: int) -> None:
     nn.random.seed(seed)
 
 
-def build_run(config: RunConfig) -> Run:
+def build_run(config: RunConfig, comm: Optional[Communicator] = None) -> Run:
     """Builds data, model, optimizers and the runner of ``config.algorithm``.
 
     The resolved values (data-derived network arguments, input shapes,
-    default optimizers) are written back into ``config``.
+    default optimizers) are written back into ``config``. ``comm`` (default:
+    one process) is the data-parallel process group: the loaders give this
+    rank its shard of every batch, the optimizers average gradients over the
+    ranks and the runner reduces its figures and writes on rank 0 only.
 
     Raises:
         ConfigError: A value that only the data can contradict (input shape,
             number of classes) or a search split too small for its batch.
     """
     hp = config.hparams
+    comm = comm if comm is not None else SingleProcess()
     runner_cls = RUNNERS.get(config.algorithm, "-a/--algorithm")
     mode = "search" if issubclass(runner_cls, Searcher) else "train"
     seed_everything(hp.seed)
     data = DATASETS.get(config.dataset)(**config.dataset_options)
     shape = _resolve_shapes(config, list(data.shape))
-    loaders = make_loaders(data, mode, hp.mini_batch_train, hp.mini_batch_valid, seed=hp.seed)
+    loaders = make_loaders(data, mode, hp.mini_batch_train, hp.mini_batch_valid, seed=hp.seed,
+                           shard=(comm.rank, comm.size))
     model = _build_model(config, runner_cls, mode, shape, data.num_classes)
     optimizers = _build_optimizers(config, mode, loaders["train"].size)
+    for optimizer in optimizers.values():
+        optimizer.comm = comm
     options = dict(config.options)
     if "regularizer" in runner_cls.options():
         options["regularizer"] = {name: ESTIMATORS.get(name)(**opts)
                                   for name, opts in config.regularizer.items()}
-    runner = runner_cls(model, optimizers, loaders, hp, **options)
+    runner = runner_cls(model, optimizers, loaders, hp, comm=comm, **options)
     if mode == "train":
         runner.end_hooks.append(write_inference_nnp)
     return Run(runner, model, data, config)
@@ -79,6 +87,8 @@ def write_inference_nnp(runner, summary: dict) -> None:
     """Writes ``model.nnp`` beside a finished training run's ``weights.h5``: the
     inference network with the chosen weights, taking 0..255 pixels (the
     training data's normalization is inside; :mod:`nnabla_nas.export`)."""
+    if not runner.comm.is_main:  # rank 0 writes
+        return
     from ..export import export
     train = runner.dataloader["train"]
     export(runner.model, os.path.join(runner.output_path, "model.nnp"),

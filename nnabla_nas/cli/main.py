@@ -2,7 +2,11 @@
 
 Exit codes: 0 done, 1 the run failed (one line on stderr, the traceback in
 ``log.txt``), 2 bad input (one line naming it, nothing written), 128 + the
-signal number after SIGINT/SIGTERM (a checkpoint was written).
+signal number after SIGINT/SIGTERM/SIGUSR1 (a checkpoint was written).
+
+Under ``mpiexec -n N`` (see ``docs/distributed.rst``) every rank runs this
+command: bad input stops every rank before MPI starts, rank 0 printing the
+line; a rank whose run fails prints ``error: rank R: ...`` and aborts the job.
 """
 
 import argparse
@@ -11,6 +15,7 @@ import os
 import pickle
 import signal
 import sys
+import time
 import traceback
 from typing import List, Optional
 
@@ -23,12 +28,23 @@ FLAG_KEYS = {"context": "context", "device_id": "device_id", "type_config": "typ
              "quiet": "quiet"}
 #: Stop signals that arrived while the command was starting (see :func:`run`).
 EARLY_STOPS: List[int] = []
+#: Signals that stop a run after its current step with a checkpoint. Under
+#: Open MPI, mpiexec turns SIGINT/SIGTERM into a kill of the job within a
+#: second, but forwards SIGUSR1 to every rank.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+#: Seconds a rank other than 0 waits before leaving on bad input, so that
+#: rank 0's line is printed before mpiexec ends the job.
+QUIET_RANK_DELAY = 1.0
 #: nnabla's logging set-up for the command (its INFO lines would bury one-line errors).
 NNABLA_CONF = os.path.join(os.path.dirname(__file__), "nnabla.conf")
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
-    sys.stderr.write(f"error: {message}\n")
+    from ..parallel import launch_info
+    if launch_info().is_main:
+        sys.stderr.write(f"error: {message}\n")
+    else:  # every rank sees the same input: rank 0 says it
+        time.sleep(QUIET_RANK_DELAY)
     return code
 
 
@@ -61,18 +77,34 @@ def main(argv: Optional[List[str]] = None, prog: str = "nnabla-nas") -> int:
     if EARLY_STOPS:
         return _fail("interrupted before the run started; rerun the command to start",
                      128 + EARLY_STOPS[0])
+    comm = run.runner.comm
     try:
-        os.makedirs(run.config.hparams.output_path, exist_ok=True)
-        _save_config(run.config.hparams.output_path, resolved)
+        if comm.is_main:
+            os.makedirs(run.config.hparams.output_path, exist_ok=True)
+            _save_config(run.config.hparams.output_path, resolved)
     except OSError as err:
         return _fail(f"cannot write to the output folder '{run.config.hparams.output_path}': "
                      f"{err.strerror or err}")
-    return _execute(run.runner)
+    if comm.size == 1:
+        return _execute(run.runner)
+    try:
+        code = _execute(run.runner)
+    except BaseException as err:  # noqa: B902 - any failure of one rank ends the job
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        sys.stderr.write(f"error: rank {comm.rank}: {type(err).__name__}"
+                         f"{': ' + first if first else ''}\n")
+        sys.stderr.flush()
+        comm.abort(EXIT_FAILED)
+    if code == EXIT_FAILED:  # the line is written; the other ranks may wait for this one
+        sys.stderr.flush()
+        comm.abort(code)
+    return code
 
 
 def _prepare(args: argparse.Namespace):
     """Validates the config, sets the context and builds the run; returns
     ``(run, resolved config)``, or an exit code (``--check``, bad input)."""
+    from ..parallel import check_divisible, device_for, from_environment, launch_info
     from ..runner.checkpoint import exists as checkpoint_exists
     from ..utils.context import set_context
     from ..utils.registry import ConfigError
@@ -85,14 +117,21 @@ def _prepare(args: argparse.Namespace):
             if getattr(args, flag) is not None:
                 setattr(hp, key, getattr(args, flag))
         hp.output_path = args.output_path or ""
-        set_context(hp.context, hp.device_id, hp.type_config)
-        run = build_run(config)
+        launch = launch_info()
+        if launch.size > 1:
+            check_divisible(_global_batches(hp), launch.size)
+            if hp.context != "cpu":  # one GPU per rank
+                hp.device_id = device_for(launch.local_rank, hp.device_id)
+        context = set_context(hp.context, hp.device_id, hp.type_config)
+        run = build_run(config, from_environment(hp.context, context))
         if args.check:
-            print(describe(run))
+            if launch.is_main:
+                print(describe(run))
             return 0
         resolved = config.to_dict()
         if checkpoint_exists(hp.output_path):
             _check_same_config(hp.output_path, resolved)
+            _check_same_processes(hp.output_path, launch.size)
     except (ConfigError, ValueError, FileNotFoundError, pickle.UnpicklingError) as err:
         return _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
     return run, resolved
@@ -112,6 +151,28 @@ def _check_same_config(output_path: str, resolved: dict) -> None:
                           f"-o folder or restore the config")
 
 
+def _global_batches(hp) -> dict:
+    """Config key -> batch size of one forward pass, for the divisibility check
+    (the key the config set: ``mini_batch_*`` if given, else ``batch_size_*``)."""
+    batches = {}
+    for split in ("train", "valid"):
+        mini, batch = getattr(hp, f"mini_batch_{split}"), getattr(hp, f"batch_size_{split}")
+        key = f"mini_batch_{split}" if mini != batch else f"batch_size_{split}"
+        batches[f"hparams.{key}"] = mini
+    return batches
+
+
+def _check_same_processes(output_path: str, size: int) -> None:
+    """Refuses to resume a checkpoint written by a run on another number of processes."""
+    from ..runner.checkpoint import read_state
+    from ..utils.registry import ConfigError
+    saved = int(read_state(output_path).get("runner", {}).get("world_size", 1))
+    if saved != size:
+        raise ConfigError(f"{output_path} holds a checkpoint of a run on {saved} process(es), "
+                          f"this run has {size}; resume it with the same number (mpiexec -n "
+                          f"{saved}, or no mpiexec for 1) or use another -o folder")
+
+
 def _save_config(output_path: str, resolved: dict) -> None:
     from ..utils.io import write_text_atomic
     write_text_atomic(os.path.join(output_path, "config.json"),
@@ -123,7 +184,7 @@ def _execute(runner) -> int:
     returns the exit code."""
     from ..runner.runner import Interrupted, NonFiniteError
     previous = {sig: signal.signal(sig, lambda signum, _: runner.request_stop(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+                for sig in STOP_SIGNALS}
     try:
         runner.run()
     except Interrupted as err:
@@ -154,7 +215,10 @@ def _execute(runner) -> int:
 
 
 def _failed_run(runner, message: str) -> int:
-    """Reports a failed run in ``log.txt`` and on stderr (even with ``-q``)."""
+    """Reports a failed run in ``log.txt`` and on stderr (even with ``-q``),
+    naming the rank in a data-parallel run."""
+    if runner.comm.size > 1:
+        message = f"rank {runner.comm.rank}: {message}"
     runner.reporter.debug(f"error: {message}")
     sys.stderr.write(f"error: {message}\n")
     return EXIT_FAILED
@@ -168,13 +232,13 @@ def run(prog: str = "nnabla-nas") -> None:
     teardown would only print a traceback)."""
     # Until the run installs its own handlers, a stop signal is only recorded: a
     # KeyboardInterrupt inside an extension's import can crash the interpreter.
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, lambda signum, _: EARLY_STOPS.append(signum))
     try:
         code = main(prog=prog)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted before the run started; rerun the command to start\n")
         code = 128 + signal.SIGINT
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_IGN)
     sys.exit(code)

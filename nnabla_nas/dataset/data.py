@@ -212,8 +212,16 @@ def split_for_loaders(data, n: int, mode: str, mini_batch_train: int,
     return parts
 
 
+def eval_batch_size(mini_batch: int, size: int, parts: int = 1) -> int:
+    """Batch size of an evaluation loader over ``size`` images: ``mini_batch``
+    capped at ``size`` and rounded down to a multiple of the ``parts`` processes
+    that share each batch (at least ``parts``)."""
+    batch = min(mini_batch, size)
+    return max(parts, batch - batch % parts)
+
+
 def make_loaders(data, mode: str, mini_batch_train: int, mini_batch_valid: int,
-                 seed: int = 0) -> Dict[str, DataLoader]:
+                 seed: int = 0, shard: Tuple[int, int] = (0, 1)) -> Dict[str, DataLoader]:
     """Builds the data loaders of a search or of a training run.
 
     The split itself is read from ``data`` (``train_portion``,
@@ -226,7 +234,10 @@ def make_loaders(data, mode: str, mini_batch_train: int, mini_batch_valid: int,
     * ``"train"``: ``"train"`` (shuffled, augmented), ``"valid"`` (held out,
       ordered, not augmented) and ``"test"`` (ordered, not augmented). The
       last two are meant for :meth:`DataLoader.epoch`; their batch size is
-      ``mini_batch_valid`` capped at their size.
+      ``mini_batch_valid`` capped at their size (:func:`eval_batch_size`).
+
+    Every batch size is global: with ``shard=(rank, size)`` each loader gives
+    this process its part of every batch (see :class:`DataLoader`).
 
     Args:
         data: The dataset: an :class:`ImageData`, or file-backed data (such
@@ -235,6 +246,7 @@ def make_loaders(data, mode: str, mini_batch_train: int, mini_batch_valid: int,
         mini_batch_train: Batch size of the ``"train"`` loader.
         mini_batch_valid: Batch size of the other loaders.
         seed: Seed of the loaders' random state.
+        shard: ``(rank, size)`` of this process in a data-parallel run.
 
     Returns:
         Loader name -> :class:`DataLoader`.
@@ -245,14 +257,14 @@ def make_loaders(data, mode: str, mini_batch_train: int, mini_batch_valid: int,
         ValueError: If ``mode`` is unknown.
     """
     if not isinstance(data, ImageData):  # file-backed data (imagenet) splits itself
-        return data.make_loaders(mode, mini_batch_train, mini_batch_valid, seed)
+        return data.make_loaders(mode, mini_batch_train, mini_batch_valid, seed, shard)
     parts = split_for_loaders(data, len(data.train_x), mode, mini_batch_train,
                               mini_batch_valid)
     seeds = _loader_seeds(seed, 3)
 
     def loader(x, y, batch, shuffle, augment, rng_seed):
         return DataLoader(x, y, batch, shuffle=shuffle, augment=augment,
-                          mean=data.mean, std=data.std, rng=rng_seed)
+                          mean=data.mean, std=data.std, rng=rng_seed, shard=shard)
 
     train, valid = parts["train"], parts["valid"]
     loaders = {"train": loader(data.train_x[train], data.train_y[train], mini_batch_train,
@@ -261,8 +273,11 @@ def make_loaders(data, mode: str, mini_batch_train: int, mini_batch_valid: int,
         loaders["valid"] = loader(data.train_x[valid], data.train_y[valid], mini_batch_valid,
                                   True, None, seeds[1])
     else:
+        parts = shard[1]
         loaders["valid"] = loader(data.train_x[valid], data.train_y[valid],
-                                  min(mini_batch_valid, len(valid)), False, None, seeds[1])
+                                  eval_batch_size(mini_batch_valid, len(valid), parts), False,
+                                  None, seeds[1])
         loaders["test"] = loader(data.test_x, data.test_y,
-                                 min(mini_batch_valid, len(data.test_x)), False, None, seeds[2])
+                                 eval_batch_size(mini_batch_valid, len(data.test_x), parts),
+                                 False, None, seeds[2])
     return loaders

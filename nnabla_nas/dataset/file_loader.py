@@ -172,7 +172,8 @@ class FileDataLoader:
                  image_size: int = 224, resize: int = 256, shuffle: bool = False,
                  augment: bool = False, mean: Sequence[float] = (0.0,) * 3,
                  std: Sequence[float] = (1.0,) * 3, workers: int = 4,
-                 rng: Union[int, np.random.RandomState, None] = 0):
+                 rng: Union[int, np.random.RandomState, None] = 0,
+                 shard: Tuple[int, int] = (0, 1)):
         if len(labels) != len(files):
             raise ValueError(f"{len(files)} files but {len(labels)} labels")
         if batch_size < 1 or workers < 1 or not 0 < image_size <= resize:
@@ -181,9 +182,16 @@ class FileDataLoader:
         if len(files) < batch_size:
             raise ValueError(f"only {len(files)} images for a batch size of {batch_size}; "
                              "lower the batch size or enlarge this split")
+        rank, parts = shard
+        if not 0 <= rank < parts or batch_size % parts:
+            raise ValueError(f"batch_size {batch_size} cannot be split into {parts} equal "
+                             f"parts (shard {rank} of {parts}); use a multiple of {parts}")
         self._files = list(files)
         self._labels = np.asarray(labels, dtype=np.int32).reshape(-1, 1)
-        self.batch_size = int(batch_size)
+        #: ``(rank, size)``: this process' part of every global batch (as DataLoader).
+        self.shard = (int(rank), int(parts))
+        self.global_batch_size = int(batch_size)
+        self.batch_size = int(batch_size) // parts
         self.image_size, self.resize = int(image_size), int(resize)
         self.shuffle, self.augment = shuffle, augment
         self.mean, self.std = tuple(mean), tuple(std)
@@ -212,8 +220,8 @@ class FileDataLoader:
         return (3, self.image_size, self.image_size)
 
     def __len__(self) -> int:
-        """Steps per epoch, ``ceil(size / batch_size)``."""
-        return math.ceil(self.size / self.batch_size)
+        """Steps per epoch, ``ceil(size / global batch size)``."""
+        return math.ceil(self.size / self.global_batch_size)
 
     def _new_permutation(self) -> np.ndarray:
         return self.rng.permutation(self.size) if self.shuffle else np.arange(self.size)
@@ -268,7 +276,7 @@ class FileDataLoader:
     def _plan(self) -> _Plan:
         """Advances the position (and random state) by one batch, as DataLoader does."""
         state = (self.rng.get_state(), self._perm, self._pos)
-        chunks, need = [], self.batch_size
+        chunks, need = [], self.global_batch_size
         while need:
             if self._pos == self.size:
                 self._perm, self._pos = self._new_permutation(), 0
@@ -276,8 +284,11 @@ class FileDataLoader:
             self._pos += len(take)
             need -= len(take)
             chunks.append(take)
-        seeds = self.rng.randint(0, 2 ** 31 - 1, size=self.batch_size) if self.augment else None
-        return _Plan(state, np.concatenate(chunks), seeds)
+        seeds = (self.rng.randint(0, 2 ** 31 - 1, size=self.global_batch_size)
+                 if self.augment else None)
+        # This process' part: the index and per-image seeds a single process would use.
+        mine = slice(self.shard[0] * self.batch_size, (self.shard[0] + 1) * self.batch_size)
+        return _Plan(state, np.concatenate(chunks)[mine], None if seeds is None else seeds[mine])
 
     def next(self) -> Tuple[np.ndarray, np.ndarray]:
         """The next batch: x float32 ``(B, C, H, W)`` normalised, y int32 ``(B, 1)``.
@@ -306,17 +317,22 @@ class FileDataLoader:
         Undecodable images are left out. It does not touch the random state or
         the position of :meth:`next`.
         """
+        rank, parts = self.shard
+
         def submit(start: int) -> _Batch:
-            index = np.arange(start, min(start + self.batch_size, self.size))
+            n = min(self.global_batch_size, self.size - start)
+            index = np.arange(start + n * rank // parts, start + n * (rank + 1) // parts)
             return self._submit(_Plan(None, index, None))
 
-        starts = range(0, self.size, self.batch_size)
+        starts = range(0, self.size, self.global_batch_size)
         ahead: Optional[_Batch] = submit(starts[0])
         try:
             for k in range(len(starts)):
                 current = ahead
                 ahead = submit(starts[k + 1]) if k + 1 < len(starts) else None
                 ok = self._wait(current)
+                if not len(ok):
+                    continue  # an empty part of a short last batch
                 if ok.all():
                     yield current.x, self._labels[current.plan.index]
                 else:

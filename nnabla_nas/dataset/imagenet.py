@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..utils.registry import ConfigError
-from .data import (DatasetError, _loader_seeds, check_split_options, split_for_loaders,
-                   stratified_split)
+from .data import (DatasetError, _loader_seeds, check_split_options, eval_batch_size,
+                   split_for_loaders, stratified_split)
 from .registry import DATASETS
 
 if TYPE_CHECKING:  # imported when loaders are made, as it loads PIL
@@ -103,7 +103,7 @@ class FileData:
         return max(len(self.classes), int(self.train_y.max(initial=-1)) + 1)
 
     def make_loaders(self, mode: str, mini_batch_train: int, mini_batch_valid: int,
-                     seed: int = 0) -> Dict[str, "FileDataLoader"]:
+                     seed: int = 0, shard=(0, 1)) -> Dict[str, "FileDataLoader"]:
         """The loaders of a search or of a training run; see :func:`make_loaders`."""
         from .file_loader import FileDataLoader
         parts = split_for_loaders(self, len(self.train_files), mode, mini_batch_train,
@@ -112,7 +112,8 @@ class FileData:
         def loader(files, labels, batch, shuffle, augment, rng_seed):
             return FileDataLoader(files, labels, batch, self.image_size, self.resize,
                                   shuffle=shuffle, augment=augment, mean=self.mean,
-                                  std=self.std, workers=self.workers, rng=rng_seed)
+                                  std=self.std, workers=self.workers, rng=rng_seed,
+                                  shard=shard)
 
         def train_part(index):
             return [self.train_files[i] for i in index], self.train_y[index]
@@ -123,11 +124,13 @@ class FileData:
         if mode == "search":
             loaders["valid"] = loader(*train_part(valid), mini_batch_valid, True, False, seeds[1])
         else:
-            loaders["valid"] = loader(*train_part(valid), min(mini_batch_valid, len(valid)),
+            parts = shard[1]
+            loaders["valid"] = loader(*train_part(valid),
+                                      eval_batch_size(mini_batch_valid, len(valid), parts),
                                       False, False, seeds[1])
             loaders["test"] = loader(self.test_files, self.test_y,
-                                     min(mini_batch_valid, len(self.test_files)),
-                                     False, False, seeds[2])
+                                     eval_batch_size(mini_batch_valid, len(self.test_files),
+                                                     parts), False, False, seeds[2])
         return loaders
 
 

@@ -21,6 +21,12 @@ class DataLoader:
     seed gives the same batches, and :meth:`state_dict` captures everything
     needed to resume exactly where it stopped.
 
+    Data parallelism: with ``shard=(rank, size)`` every process walks the same
+    order of global batches of ``batch_size`` and keeps its own contiguous
+    ``1/size`` of each (:attr:`batch_size` is then the per-process part), so
+    the ranks together see each image once per epoch, and the position and
+    random state (:meth:`state_dict`) are the same on every rank.
+
     Args:
         images: uint8 images ``(N, H, W, C)``.
         labels: Integer labels ``(N,)``.
@@ -32,16 +38,18 @@ class DataLoader:
         std: Per-channel standard deviation on the 0..1 scale.
         rng: Seed (or random state) of the loader's own
             ``np.random.RandomState``.
+        shard: ``(rank, size)``: this process' part of every batch.
 
     Raises:
-        ValueError: If shapes disagree or there are fewer images than
-            ``batch_size``.
+        ValueError: If shapes disagree, there are fewer images than
+            ``batch_size``, or ``size`` does not divide ``batch_size``.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int,
                  shuffle: bool = False, augment: Optional[Augment] = None,
                  mean: Sequence[float] = (0.0,), std: Sequence[float] = (1.0,),
-                 rng: Union[int, np.random.RandomState, None] = 0):
+                 rng: Union[int, np.random.RandomState, None] = 0,
+                 shard: Tuple[int, int] = (0, 1)):
         if images.ndim != 4 or len(labels) != len(images):
             raise ValueError(f"expected images (N, H, W, C) and labels (N,), got "
                              f"{images.shape} and {np.shape(labels)}")
@@ -50,9 +58,17 @@ class DataLoader:
         if len(images) < batch_size:
             raise ValueError(f"only {len(images)} images for a batch size of {batch_size}; "
                              "lower the batch size or enlarge this split")
+        rank, parts = shard
+        if not 0 <= rank < parts or batch_size % parts:
+            raise ValueError(f"batch_size {batch_size} cannot be split into {parts} equal "
+                             f"parts (shard {rank} of {parts}); use a multiple of {parts}")
         self._images = images
         self._labels = np.asarray(labels, dtype=np.int32).reshape(-1, 1)
-        self.batch_size = int(batch_size)
+        self.shard = (int(rank), int(parts))
+        #: Items per global batch (all processes together).
+        self.global_batch_size = int(batch_size)
+        #: Items per :meth:`next` batch of this process.
+        self.batch_size = int(batch_size) // parts
         self.shuffle = shuffle
         self.augment = augment
         self.mean = tuple(mean)
@@ -73,15 +89,16 @@ class DataLoader:
         return (c, h, w)
 
     def __len__(self) -> int:
-        """Steps per epoch, ``ceil(size / batch_size)``."""
-        return math.ceil(self.size / self.batch_size)
+        """Steps per epoch, ``ceil(size / global batch size)``."""
+        return math.ceil(self.size / self.global_batch_size)
 
     def _new_permutation(self) -> np.ndarray:
         return self.rng.permutation(self.size) if self.shuffle else np.arange(self.size)
 
     def next(self) -> Tuple[np.ndarray, np.ndarray]:
-        """The next batch: x float32 ``(B, C, H, W)`` normalised, y int32 ``(B, 1)``."""
-        chunks, need = [], self.batch_size
+        """The next batch: x float32 ``(B, C, H, W)`` normalised, y int32 ``(B, 1)``
+        (this process' part of the next global batch)."""
+        chunks, need = [], self.global_batch_size
         while need:
             if self._pos == self.size:
                 self._perm, self._pos = self._new_permutation(), 0
@@ -90,20 +107,30 @@ class DataLoader:
             need -= len(take)
             chunks.append(take)
         index = np.concatenate(chunks)
-        batch = self._images[index]
-        if self.augment is not None:
-            batch = self.augment(batch, self.rng)
-        return normalize(batch, self.mean, self.std), self._labels[index]
+        mine = slice(self.shard[0] * self.batch_size, (self.shard[0] + 1) * self.batch_size)
+        if self.augment is None:
+            index = index[mine]
+            return normalize(self._images[index], self.mean, self.std), self._labels[index]
+        # The whole global batch is augmented, so the random state advances alike on
+        # every rank and each image is transformed as in a single-process run.
+        batch = self.augment(self._images[index], self.rng)[mine]
+        return normalize(batch, self.mean, self.std), self._labels[index[mine]]
 
     def epoch(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
         """One ordered pass without augmentation; the last batch may be smaller.
 
-        It does not touch the random state or the position of :meth:`next`.
+        With a shard, this process' part of each global batch (parts differ by
+        at most one image; an empty part is skipped): the ranks together cover
+        every image once. It does not touch the random state or the position
+        of :meth:`next`.
         """
-        for start in range(0, self.size, self.batch_size):
-            stop = start + self.batch_size
-            yield (normalize(self._images[start:stop], self.mean, self.std),
-                   self._labels[start:stop])
+        rank, parts = self.shard
+        for start in range(0, self.size, self.global_batch_size):
+            n = min(self.global_batch_size, self.size - start)
+            lo, hi = start + n * rank // parts, start + n * (rank + 1) // parts
+            if hi > lo:
+                yield (normalize(self._images[lo:hi], self.mean, self.std),
+                       self._labels[lo:hi])
 
     def state_dict(self) -> Dict[str, Any]:
         """Position, permutation and random state, as plain JSON-able Python."""

@@ -74,6 +74,9 @@ class Optimizer:
         self._all: "OrderedDict[str, nn.Variable]" = OrderedDict()
         self._params: "OrderedDict[str, nn.Variable]" = OrderedDict()
         self._stash: "OrderedDict[str, object]" = OrderedDict()
+        #: The run's process group (a :class:`~nnabla_nas.parallel.Communicator`,
+        #: set by the cli): :meth:`update` averages the gradients over its ranks.
+        self.comm = None
 
     # -- parameters ------------------------------------------------------------
     def set_parameters(self, params: Dict[str, nn.Variable], **_ignored) -> None:
@@ -125,7 +128,10 @@ class Optimizer:
         return float(np.sqrt(total))
 
     def update(self) -> None:
-        """Clips, decays, schedules and applies one update."""
+        """Averages the gradients over the ranks (data parallelism), then clips,
+        decays, schedules and applies one update."""
+        if self.comm is not None and self.comm.size > 1:
+            self.comm.allreduce_mean(list(self._params.values()))
         if self.grad_clip is not None:
             norm = self.grad_norm()
             if norm > self.grad_clip:

@@ -9,6 +9,7 @@ and ``trainer/`` write only their per-batch steps and what an epoch reports.
 import contextlib
 import json
 import os
+import signal
 import time
 from functools import cached_property
 from typing import Callable, Dict, Iterable, List, Optional
@@ -17,9 +18,10 @@ import nnabla as nn
 import numpy as np
 
 from ..optimizer import Optimizer
+from ..parallel import Communicator, SingleProcess
 from ..utils.io import remove_stale_temporaries, write_text_atomic
 from ..utils.registry import accepted_keys
-from ..utils.reporter import Reporter
+from ..utils.reporter import Reporter, SilentReporter
 from . import checkpoint
 from .graph import Graph, build_graph
 from .hparams import Hparams
@@ -78,6 +80,12 @@ def frozen(params: Iterable[nn.Variable]):
             p.need_grad = flag
 
 
+def _rng_vector(rng: np.random.RandomState) -> np.ndarray:
+    """A random state as 627 float64s: 624 keys, position, has_gauss, gauss."""
+    _, keys, pos, has_gauss, gauss = rng.get_state()
+    return np.concatenate([keys.astype(np.float64), [pos, has_gauss, gauss]])
+
+
 def steps_per_epoch(size: int, batch_size: int) -> int:
     """Updates per epoch so that each of ``size`` samples is used once."""
     return max(1, -(-size // batch_size))
@@ -100,6 +108,10 @@ class Runner:
         dataloader: Split name (``train``, ``valid``, ``test``) -> data loader
             with ``next()``, ``epoch()``, ``__len__``, ``size``.
         args: The run's :class:`Hparams` (``output_path`` must be set).
+        comm: The process group of a data-parallel run
+            (:class:`~nnabla_nas.parallel.Communicator`; default one process).
+            Evaluations and epoch figures are reduced over its ranks, stop
+            requests are agreed on, and only its main rank writes files.
     """
 
     #: Rebuild graphs every step (sampled paths) instead of caching them.
@@ -109,7 +121,8 @@ class Runner:
     recompute_default = False
 
     def __init__(self, model, optimizer: Dict[str, Optimizer], dataloader: Dict[str, object],
-                 args: Hparams):
+                 args: Hparams, comm: Optional[Communicator] = None):
+        self.comm = comm if comm is not None else SingleProcess()
         self.model = model
         self.optimizer = optimizer
         self.dataloader = dataloader
@@ -157,7 +170,9 @@ class Runner:
             # missing: finish() writes them again from the checkpointed state.
             self.reporter.info(f"this run finished already ({total} epochs in "
                                f"{self.output_path}); writing its final files")
+            self.comm.barrier()
             return self._finish()
+        self.synchronize_start()
         self.reporter.truncate_metrics(self.epoch + 1)
         self.reporter.info(f"{type(self).__name__}: {self.model.summary()}")
         steps = self.steps_per_epoch()
@@ -177,6 +192,7 @@ class Runner:
             self.reporter.draw_curves()
             self.new_epoch()
             self.save_checkpoint()
+        self.comm.barrier()  # rank 0's files are complete before any rank reads them
         return self._finish()
 
     def _finish(self) -> Dict[str, object]:
@@ -184,6 +200,24 @@ class Runner:
         for hook in self.end_hooks:
             hook(self, summary)
         return summary
+
+    def synchronize_start(self) -> None:
+        """Data parallelism: every rank starts (or resumes) from rank 0's
+        parameters and random states (numpy's and the modules', e.g. the
+        MixedOps' samplers), so the ranks stay identical even when the caller
+        seeded them differently."""
+        if self.comm.size == 1:
+            return
+        self.comm.broadcast(list(self.model.get_parameters().values()))
+        rngs = [np.random.mtrand._rand] + [
+            m.rng for _, m in self.model.get_modules()
+            if isinstance(getattr(m, "rng", None), np.random.RandomState)]
+        # Broadcast as a sum with zeros elsewhere: float64 holds the uint32 keys exactly.
+        mine = np.concatenate([_rng_vector(r) for r in rngs]) * float(self.comm.is_main)
+        states = self.comm.allreduce_sum(mine).reshape(len(rngs), -1)
+        for rng, state in zip(rngs, states):
+            rng.set_state(("MT19937", state[:624].astype(np.uint32), int(state[624]),
+                           int(state[625]), float(state[626])))
 
     def begin_epoch(self, epoch: int) -> str:
         """Prepares epoch ``epoch`` (0-based); returns its phase name."""
@@ -231,18 +265,21 @@ class Runner:
         self._stop_signal = signum
 
     def after_step(self, step: int, seconds: float) -> None:
-        """Records the position; on a pending stop request, checkpoints and raises
-        :class:`Interrupted`."""
+        """Records the position; on a stop request pending on any rank, every
+        rank stops after this same step: checkpoints and raises :class:`Interrupted`."""
         self.step, self.seconds = step, seconds
-        if self._stop_signal is not None:
+        if self.comm.any_flag(self._stop_signal is not None):
+            signum = self._stop_signal or signal.SIGTERM  # a rank the signal missed
             self.save_checkpoint()
-            raise Interrupted(self._stop_signal,
-                              f"stopped in epoch {self.epoch + 1} after step {step}; "
-                              f"checkpoint written in {self.output_path}")
+            raise Interrupted(signum, f"stopped in epoch {self.epoch + 1} after step {step}; "
+                                      f"checkpoint written in {self.output_path}")
 
     @property
     def reporter(self) -> Reporter:
-        """The run's reporter; creates the output folder on first use."""
+        """The run's reporter; creates the output folder on first use (on rank 0:
+        the other ranks of a data-parallel run get a :class:`SilentReporter`)."""
+        if self._reporter is None and not self.comm.is_main:
+            self._reporter = SilentReporter()
         if self._reporter is None:
             if not self.output_path:
                 raise ValueError("args.output_path must name the run's output folder")
@@ -267,6 +304,15 @@ class Runner:
     def net_parameters(self) -> Dict[str, nn.Variable]:
         """``model.get_net_parameters()`` (every weight), walked once."""
         return self.model.get_net_parameters()
+
+    @cached_property
+    def batch_statistics(self) -> List[nn.Variable]:
+        """Running means and variances of the model's batch normalizations: kept
+        per rank while training (as in standard data parallelism), taken from
+        rank 0 before evaluating."""
+        from ..module import BatchNormalization
+        return [p for _, m in self.model.get_modules() if isinstance(m, BatchNormalization)
+                for p in (m._mean, m._var)]
 
     @cached_property
     def mixed_ops(self) -> list:
@@ -330,8 +376,14 @@ class Runner:
         return result
 
     def evaluate(self, split: str) -> Dict[str, float]:
-        """Loss and error over one ordered pass of ``split`` in inference mode."""
+        """Loss and error over one ordered pass of ``split`` in inference mode.
+
+        In a data-parallel run each rank evaluates its part of every batch with
+        rank 0's batch-norm statistics, and the sums are reduced over the ranks:
+        the figures of a single process evaluating rank 0's parameters.
+        """
         loader = self.dataloader[split]
+        self.comm.broadcast(self.batch_statistics)
         total = loss_sum = err_sum = 0
         with nn.no_grad():
             for batch in loader.epoch():
@@ -343,7 +395,31 @@ class Runner:
                 err_sum += err * n
                 total += n
         self.set_training(True)
+        loss_sum, err_sum, total = self.comm.allreduce_sum([loss_sum, err_sum, total])
         return {"loss": loss_sum / total, "error": err_sum / total}
+
+    def meter_mean(self, name: str) -> Dict[str, float]:
+        """:meth:`Meter.mean` of :attr:`meters` ``[name]`` over every rank (each rank
+        averaged over its part of the same batches)."""
+        meter = self.meters[name]
+        if self.comm.size == 1:
+            return meter.mean()
+        values = np.asarray(meter.values, dtype=np.float64).reshape(-1, 2)
+        loss, error, count = self.comm.allreduce_sum([*values.sum(axis=0), len(values)])
+        if not count:
+            return Meter().mean()
+        return {"loss": float(loss / count), "error": float(error / count)}
+
+    def mean_over_ranks(self, *columns: List[float]) -> List[List[float]]:
+        """Each list of per-rank values replaced by its element-wise mean over the
+        ranks, in one message (unchanged with one process)."""
+        if self.comm.size == 1:
+            return [list(c) for c in columns]
+        sizes = [len(c) for c in columns]
+        flat = self.comm.allreduce_sum(np.concatenate([np.asarray(c, float) for c in columns]))
+        flat = flat / self.comm.size
+        return [flat[start:start + n].tolist()
+                for start, n in zip(np.cumsum([0] + sizes[:-1]), sizes)]
 
     def check_finite(self, value: float, what: str) -> None:
         """Raises :class:`NonFiniteError` naming the epoch, step and quantity."""
@@ -373,7 +449,7 @@ class Runner:
     # -- state -------------------------------------------------------------------
     def state(self) -> dict:
         """Algorithm-specific JSON-able state for the checkpoint (extend it)."""
-        return {"step": self.step, "seconds": self.seconds,
+        return {"step": self.step, "seconds": self.seconds, "world_size": self.comm.size,
                 "meters": {k: m.values for k, m in self.meters.items()}}
 
     def load_state(self, state: dict) -> None:
@@ -384,17 +460,21 @@ class Runner:
             self.meters[key].values = [tuple(v) for v in values]
 
     def save_checkpoint(self) -> None:
-        """Writes the checkpoint of the epochs completed so far."""
-        checkpoint.save(self)
+        """Writes the checkpoint of the epochs completed so far (rank 0 only: the
+        ranks hold the same state)."""
+        if self.comm.is_main:
+            checkpoint.save(self)
 
     def resume(self) -> bool:
         """Loads the checkpoint in the output folder if there is one (after
-        removing temporary files a killed run left behind)."""
-        removed = remove_stale_temporaries(self.output_path)
+        removing temporary files a killed run left behind). Every rank reads it."""
+        removed = remove_stale_temporaries(self.output_path) if self.comm.is_main else 0
         if removed:
             self.reporter.info(f"removed {removed} temporary file(s) of an interrupted write")
         return checkpoint.load(self)
 
     def write_json(self, name: str, data: dict) -> None:
-        """Writes ``name`` in the output folder atomically."""
+        """Writes ``name`` in the output folder atomically (rank 0 only)."""
+        if not self.comm.is_main:
+            return
         write_text_atomic(os.path.join(self.output_path, name), json.dumps(data, indent=2) + "\n")

@@ -120,3 +120,24 @@ class Reporter:
         for handler in self._handlers:
             self._log.removeHandler(handler)
             handler.close()
+
+
+class SilentReporter:
+    """The reporter of a data-parallel run's other ranks (not rank 0): it has
+    :class:`Reporter`'s methods, writes no file and prints nothing (errors
+    still reach stderr through the command)."""
+
+    path = None
+    quiet = True
+
+    def progress(self, total: int, desc: str):
+        """A disabled tqdm bar."""
+        return tqdm(total=total, desc=desc, disable=True)
+
+    def draw_curves(self) -> Optional[str]:
+        return None
+
+    def __getattr__(self, name: str):
+        if name in ("info", "debug", "truncate_metrics", "epoch", "close"):
+            return lambda *args, **kwargs: None
+        raise AttributeError(name)

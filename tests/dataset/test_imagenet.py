@@ -348,3 +348,24 @@ def test_bad_folders(folder, tmp_path):
     os.rename(os.path.join(other, "ant"), os.path.join(other, "ape"))
     with pytest.raises(DatasetError, match="not training classes, e.g. 'ape'"):
         imagenet(train_dir=folder, val_dir=other)
+
+
+def test_shards_of_file_batches_are_the_single_process_batches(folder):
+    """Data parallelism: each rank decodes only its part of every global batch,
+    with the per-image seeds one process would use, so the parts side by side
+    are the single-process batch; evaluation parts cover each file once."""
+    data = imagenet(train_dir=folder, val_dir=folder, **SMALL)
+    whole = FileDataLoader(data.test_files, data.test_y, 6, shuffle=True, augment=True,
+                           mean=MEAN, std=STD, rng=3, **SMALL)
+    shards = [FileDataLoader(data.test_files, data.test_y, 6, shuffle=True, augment=True,
+                             mean=MEAN, std=STD, rng=3, shard=(r, 2), **SMALL) for r in (0, 1)]
+    for _ in range(4):  # across an epoch boundary (18 files)
+        x, y = whole.next()
+        parts = [s.next() for s in shards]
+        np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), x)
+        np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), y)
+    assert [s.state_dict() for s in shards] == [whole.state_dict()] * 2
+    seen = sorted(int(label) for s in shards for _, labels in s.epoch() for label in labels)
+    assert seen == sorted(data.test_y.tolist()) and len(shards[0]) == len(whole) == 3
+    for loader in [whole, *shards]:
+        loader.close()

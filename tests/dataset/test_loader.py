@@ -112,3 +112,37 @@ def test_load_state_dict_rejects_other_loader():
     state = DataLoader(indexed_images(6), np.arange(6), 2, shuffle=True).state_dict()
     with pytest.raises(ValueError, match="6 images"):
         DataLoader(indexed_images(8), np.arange(8), 2).load_state_dict(state)
+
+
+@pytest.mark.parametrize("augment", [None, crop_flip(padding=1)])
+def test_shards_split_every_global_batch_as_one_process_sees_it(augment):
+    """Data parallelism: the ranks' batches, put side by side, are the batches of
+    one process with the global batch size (augmented alike), and every loader
+    keeps the same position and random state."""
+    x, y = indexed_images(30, channels=3), np.arange(30)
+    whole = DataLoader(x, y, 12, shuffle=True, augment=augment, rng=5)
+    shards = [DataLoader(x, y, 12, shuffle=True, augment=augment, rng=5, shard=(r, 3))
+              for r in range(3)]
+    assert [s.batch_size for s in shards] == [4, 4, 4] and len(shards[0]) == len(whole) == 3
+    for _ in range(7):  # across epoch boundaries
+        bx, by = whole.next()
+        parts = [s.next() for s in shards]
+        np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), bx)
+        np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), by)
+    states = [json.dumps(s.state_dict()) for s in shards]
+    assert states == [json.dumps(whole.state_dict())] * 3
+
+
+def test_shards_of_an_evaluation_pass_cover_each_image_once():
+    x, y = indexed_images(23), np.arange(23)
+    shards = [DataLoader(x, y, 8, shard=(r, 4)) for r in range(4)]
+    seen = [label for s in shards for _, labels in s.epoch() for label in labels.ravel()]
+    assert sorted(seen) == sorted(y.tolist())
+    # the short last batch (7 images) gives 1 or 2 images per rank; none is empty here
+    assert [sum(len(b[0]) for b in s.epoch()) for s in shards] == [5, 6, 6, 6]
+
+
+def test_shard_that_does_not_divide_the_batch_raises():
+    x, y = indexed_images(20), np.arange(20)
+    with pytest.raises(ValueError, match="batch_size 10 cannot be split into 4 equal parts"):
+        DataLoader(x, y, 10, shard=(1, 4))

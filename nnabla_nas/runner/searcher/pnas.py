@@ -79,8 +79,8 @@ class ProxylessNasSearcher(DartsSearcher):
 
     def __init__(self, model, optimizer, dataloader, args, regularizer: Optional[Dict] = None,
                  reward: str = "accuracy", n_iter: int = 10, baseline_decay: float = 0.95,
-                 gradient_estimator: str = "reinforce", train_paths: int = 1):
-        super().__init__(model, optimizer, dataloader, args)
+                 gradient_estimator: str = "reinforce", train_paths: int = 1, comm=None):
+        super().__init__(model, optimizer, dataloader, args, comm)
         self.check_options({"reward": reward, "n_iter": n_iter, "baseline_decay": baseline_decay,
                             "gradient_estimator": gradient_estimator,
                             "train_paths": train_paths}, path="ProxylessNasSearcher")
@@ -182,6 +182,9 @@ class ProxylessNasSearcher(DartsSearcher):
         with fixed_alphas(scores.owners):  # alpha changes only after the loop
             drawn = [self._score_path(batches) for _ in range(self.n_iter)]
         rewards, paths, losses, errors = (list(column) for column in zip(*drawn))
+        # Data parallelism: every rank scored the same paths on its part of the
+        # batches; the rewards (and the baseline from them) are the means over ranks.
+        rewards, losses, errors = self.mean_over_ranks(rewards, losses, errors)
         baseline = float(np.mean(rewards)) if self.baseline is None else self.baseline
         optimizer = self.optimizer["valid"]
         optimizer.set_parameters(arch)

@@ -68,24 +68,27 @@ class Searcher(Runner):
         """Reports the epoch and exports the architecture."""
         seconds = time.time() - started
         self.epoch += 1
-        train, valid = self.meters["train"], self.meters["valid"]
+        train = self.meter_mean("train")  # over every rank
+        valid = self.meter_mean("valid") if self.meters["valid"] else None
         lr = self.weight_optimizer(phase == "warmup").learning_rate()
         extra = " ".join(filter(None, [phase, self.epoch_extra()]))
-        self.reporter.epoch(self.epoch, "train", train.mean(), lr, seconds, extra)
+        self.reporter.epoch(self.epoch, "train", train, lr, seconds, extra)
         line = (f"epoch {self.epoch}/{self.total_epochs} [{phase}] "
-                f"train loss {train.mean()['loss']:.4f} error {train.mean()['error']:.4f}")
+                f"train loss {train['loss']:.4f} error {train['error']:.4f}")
         if valid:
-            self.reporter.epoch(self.epoch, "valid", valid.mean(),
+            self.reporter.epoch(self.epoch, "valid", valid,
                                 self.optimizer["valid"].learning_rate(), seconds, extra)
-            line += f" | arch loss {valid.mean()['loss']:.4f} error {valid.mean()['error']:.4f}"
+            line += f" | arch loss {valid['loss']:.4f} error {valid['error']:.4f}"
         self.reporter.info(f"{line} | {seconds:.1f}s")
-        self.model.save_arch(self.output_path)
+        if self.comm.is_main:
+            self.model.save_arch(self.output_path)
 
     def finish(self) -> Dict[str, object]:
         """Writes the final ``weights.h5`` and ``results.json`` (atomically); returns
         the summary. Run after the last epoch's checkpoint, and again when a
         finished search is rerun, so an interrupted end is completed."""
-        self.model.save_parameters(os.path.join(self.output_path, "weights.h5"))
+        if self.comm.is_main:
+            self.model.save_parameters(os.path.join(self.output_path, "weights.h5"))
         summary = self.summary()
         self.write_json("results.json", summary)
         self.reporter.info(f"search done: architecture in {self.output_path}/arch.json "

@@ -22,8 +22,8 @@ class Trainer(Runner):
         return space.TrainNet
 
     def __init__(self, model, optimizer: Dict[str, object], dataloader: Dict[str, object],
-                 args):
-        super().__init__(model, optimizer, dataloader, args)
+                 args, comm=None):
+        super().__init__(model, optimizer, dataloader, args, comm)
         self.best = {"epoch": 0, "error": float("inf")}
         self._drop_path = getattr(self.model, "drop_path_prob", None)
 
@@ -66,8 +66,9 @@ class Trainer(Runner):
         seconds = time.time() - started
         if valid["error"] < self.best["error"]:
             self.best = {"epoch": self.epoch, "error": valid["error"]}
-            self.model.save_parameters(self.weights_path)
-        train = self.meters["train"].mean()
+            if self.comm.is_main:
+                self.model.save_parameters(self.weights_path)
+        train = self.meter_mean("train")
         lr = self.optimizer["train"].learning_rate()
         self.reporter.epoch(self.epoch, "train", train, lr, seconds)
         self.reporter.epoch(self.epoch, "valid", valid, lr, seconds)
