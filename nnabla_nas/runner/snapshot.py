@@ -31,14 +31,19 @@ TRANSIENT = {
     "_active": "the last draw of a MixedOp, rewritten by the next build",
     "_probs": "the probabilities of that last draw",
     "_fixed": "alphas frozen inside one architecture step",
+    "_score": "the score of a MixedOp's last planned draw, rewritten by the next build",
+    "_planned": "a draw a caller planned for the next build, used by that build",
+    "_binary": "the gated pair of a MixedOp's last binary-gates build",
+    "_gates": "the binary gates of one architecture step",
     "_training": "set at the start of every step and evaluation",
     "_need_grad": "a module's flag: fixed at construction, or a MixedOp's draw, "
                   "rewritten by the next build (parameters' flags are compared)",
-    "epoch_extra": "text of one epoch's report line, set and used by end_epoch",
+    "end_hooks": "functions the composition root adds, called when the run ends",
     "arch_parameters": "a runner's view of the model's parameters (cached walk)",
     "net_parameters": "a runner's view of the model's parameters (cached walk)",
     "mixed_ops": "a runner's view of the model's choice points (cached walk)",
     "score_sum": "offsets derived from the model's structure (cached)",
+    "batch_statistics": "a runner's view of the batch-norm statistics (cached walk)",
 }
 
 #: Arrays larger than this are compared through their SHA-256 digest.
