@@ -19,7 +19,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("NNABLA_CONFIG_FILE_PATH",
-                      os.path.join(ROOT, "nnabla_nas", "utils", "cli", "nnabla.conf"))
+                      os.path.join(ROOT, "nnabla_nas", "cli", "nnabla.conf"))
 
 import numpy as np  # noqa: E402
 

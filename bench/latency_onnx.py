@@ -22,7 +22,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("NNABLA_CONFIG_FILE_PATH",
-                      os.path.join(ROOT, "nnabla_nas", "utils", "cli", "nnabla.conf"))
+                      os.path.join(ROOT, "nnabla_nas", "cli", "nnabla.conf"))
 
 import nnabla as nn  # noqa: E402
 import numpy as np  # noqa: E402
