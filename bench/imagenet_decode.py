@@ -35,6 +35,7 @@ from PIL import Image
 
 from nnabla_nas.dataset.file_loader import FileDataLoader
 from nnabla_nas.dataset.imagenet import MEAN, STD
+from nnabla_nas.export.latency import cpu_model
 
 WIDTH, HEIGHT = 500, 375
 
@@ -51,18 +52,6 @@ def write_images(folder: str, count: int, seed: int = 0) -> List[str]:
         Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path, quality=90)
         paths.append(path)
     return paths
-
-
-def cpu_model() -> str:
-    """The CPU model name from ``/proc/cpuinfo``, else ``platform.processor()``."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def measure(run_pass: Callable[[], int], passes: int) -> Tuple[float, float]:

@@ -23,18 +23,22 @@ from .nnp import save_nnp
 from .onnx import nnp_to_onnx, session
 
 
-def device_name() -> str:
-    """The CPU model and its logical core count, e.g. ``"Intel(R) Xeon(R) ... (2 cores)"``."""
+def cpu_model() -> str:
+    """The CPU model name (``/proc/cpuinfo``'s, else what :mod:`platform` says)."""
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{model} ({os.cpu_count()} cores)"
+    return model
+
+
+def device_name() -> str:
+    """The CPU model and its logical core count, e.g. ``"Intel(R) Xeon(R) ... (2 cores)"``."""
+    return f"{cpu_model()} ({os.cpu_count()} cores)"
 
 
 def runtime_name() -> str:
