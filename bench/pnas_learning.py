@@ -44,7 +44,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from micro_memory import RSS, SEARCHER  # noqa: E402
-from natural10 import DEFAULT_DATA, RESULTS, ROOT, machine, mean_std  # noqa: E402
+from search_quality import DEFAULT_DATA, RESULTS, ROOT, machine, mean_std  # noqa: E402
 
 WINDOWS = ((1, 22), (45, 66), (89, 110))
 VARIANTS = ("fixed", "edges", "edges-no-none", "edges-mean", "nodes", "edgesx2", "nodesx2")
