@@ -20,7 +20,7 @@ Prints a table and writes ``bench/results/pc_darts-<timestamp>.json``.
 
 Usage::
 
-    .venv/bin/python bench/pc_darts.py [--batch 64 --init-channels 16 --cells 8 --steps 3]
+    .venv/bin/python bench/pc_darts.py [--batch 32 --init-channels 16 --cells 8 --steps 2]
 """
 
 import argparse
@@ -113,10 +113,10 @@ def run_setting(k: int, edge_norm: bool, args) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--init-channels", type=int, default=16)
     parser.add_argument("--cells", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=3, help="timed steps after the first")
+    parser.add_argument("--steps", type=int, default=2, help="timed steps after the first")
     args = parser.parse_args(argv)
     sys.path.insert(0, ROOT)
     from nnabla_nas.export.latency import cpu_model

@@ -170,7 +170,9 @@ class SearchCell(Cell):
     def _node(self, node: int, states: List):
         if self._partial == 1 and not self.edge_normalization:
             return super()._node(node, states)  # plain DARTS
-        # Full mode (checked at construction): every edge is a mixture.
+        # Every edge a MixedOp in full mode (checked at construction), or in max
+        # mode for an export (nnabla_nas.export.graph.inference_mode): no edge
+        # is left out of the sums.
         start = num_edges(node)
         mixed = list(self._mixed.modules.values())[start:start + len(states)]
         weights = (F.softmax(self.edge_betas[node], axis=0) if self.edge_normalization

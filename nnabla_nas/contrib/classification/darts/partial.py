@@ -1,5 +1,6 @@
 """Partial channel connections (PC-DARTS): the ``partial_channels`` option of
-:class:`~.search.SearchNet`.
+:class:`nnabla_nas.contrib.classification.darts.SearchNet`, and the check of it
+and of ``edge_normalization``.
 
 With ``partial_channels = K``, an edge of the search cell runs its mixed
 operation on the first ``C / K`` channels of its input only; the other
