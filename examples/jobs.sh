@@ -8,6 +8,8 @@
 #   examples/jobs.sh quickstart-pnas[-cudnn]   # ProxylessNAS on digits (= `make run-pnas`)
 #   examples/jobs.sh cifar10                   # DARTS paper settings on CIFAR-10, CPU (very slow)
 #   examples/jobs.sh cifar10-cudnn             # the same on GPU 0
+#   examples/jobs.sh quickstart-pc-darts[-cudnn]  # PC-DARTS (partial channels) on digits
+#   examples/jobs.sh cifar10-pc-darts[-cudnn]     # PC-DARTS paper settings on CIFAR-10: search
 #   examples/jobs.sh pnas-cifar10[-cudnn]      # ProxylessNAS, DARTS cells, CIFAR-10: search, retrain
 #   examples/jobs.sh pnas-cifar10-latency[-cudnn]       # the search under a latency budget
 #   examples/jobs.sh mobilenet-cifar10[-cudnn]          # MobileNetV2 blocks: search, retrain,
@@ -66,6 +68,20 @@ cifar10() {
     run -a Trainer -f examples/classification/darts/cifar10_train.json -o "$out/train" "$@"
 }
 
+# PC-DARTS (partial channels K=4, edge normalization) on digits: search, then retrain.
+quickstart_pc_darts() {
+    run -a DartsSearcher -f examples/quickstart/digits_search_pc_darts.json -o log/quickstart/pc_darts_search "$@"
+    run -a Trainer -f examples/quickstart/digits_train_pc_darts.json -o log/quickstart/pc_darts_train "$@"
+}
+
+# CIFAR-10 with the PC-DARTS paper's search settings (K=4, edge normalization, batch 256,
+# 15 weight-only epochs then 35 search epochs). To retrain, point "genotype" in a copy of
+# cifar10_train.json at log/classification/darts/cifar10/search_pc_darts/arch.json.
+cifar10_pc_darts() {
+    run -a DartsSearcher -f examples/classification/darts/cifar10_search_pc_darts.json \
+        -o log/classification/darts/cifar10/search_pc_darts "$@"
+}
+
 # ProxylessNAS on digits under a memory budget, then the retraining of what it found.
 quickstart_pnas() {
     run -a ProxylessNasSearcher -f examples/quickstart/digits_pnas_search.json -o log/quickstart/pnas_search "$@"
@@ -105,6 +121,7 @@ mobilenet_latency() {
 }
 
 JOBS="quickstart quickstart-cudnn quickstart-pnas quickstart-pnas-cudnn cifar10 cifar10-cudnn \
+quickstart-pc-darts quickstart-pc-darts-cudnn cifar10-pc-darts cifar10-pc-darts-cudnn \
 pnas-cifar10 pnas-cifar10-cudnn pnas-cifar10-latency pnas-cifar10-latency-cudnn \
 mobilenet-cifar10 mobilenet-cifar10-cudnn mobilenet-cifar10-latency mobilenet-cifar10-latency-cudnn \
 mobilenet-imagenet mobilenet-imagenet-cudnn mobilenet-imagenet-latency mobilenet-imagenet-latency-cudnn"
@@ -116,6 +133,10 @@ case "${1:-}" in
     quickstart-pnas-cudnn) quickstart_pnas -c cudnn -d "$DEVICE" ;;
     cifar10)           cifar10 -c cpu ;;
     cifar10-cudnn)     cifar10 -c cudnn -d "$DEVICE" ;;
+    quickstart-pc-darts)       quickstart_pc_darts -c cpu ;;
+    quickstart-pc-darts-cudnn) quickstart_pc_darts -c cudnn -d "$DEVICE" ;;
+    cifar10-pc-darts)          cifar10_pc_darts -c cpu ;;
+    cifar10-pc-darts-cudnn)    cifar10_pc_darts -c cudnn -d "$DEVICE" ;;
     pnas-cifar10)                     pnas_cifar10 -c cpu ;;
     pnas-cifar10-cudnn)               pnas_cifar10 -c cudnn -d "$DEVICE" ;;
     pnas-cifar10-latency)             pnas_cifar10_latency -c cpu ;;

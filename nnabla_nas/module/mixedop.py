@@ -75,6 +75,32 @@ def scores(draws: Sequence[Tuple[Sequence[float], int]]) -> np.ndarray:
     return values
 
 
+def weighted_sum(weights: nn.Variable, terms: Iterable[Tuple[int, nn.Variable]]) -> nn.Variable:
+    """``sum_k weights[k] * y_k`` over the ``(k, y_k)`` of ``terms`` (all of one
+    shape): the mixture of :class:`MixedOp`'s ``full`` mode.
+
+    Args:
+        weights: The weights along axis 0, any trailing axes of size 1 (a
+            softmax over an ``alpha`` of shape ``(n, 1, 1, 1, 1)``, say).
+        terms: ``(index into weights, Variable)`` pairs, at least one. A
+            generator is consumed one term at a time, so each term's graph is
+            built just before it is weighted.
+    """
+    out = shape = None
+    tail = tuple(weights.shape[1:])
+    for k, y in terms:
+        shape = y.shape
+        w = F.slice(weights, start=(k,) + (0,) * len(tail), stop=(k + 1,) + tail)
+        # w * y as a (1, 1) x (1, size) matrix product: the same products as a
+        # broadcast multiply, an order of magnitude faster in nnabla on CPU.
+        # Terms are summed flat and reshaped once (a reshape per term would
+        # keep one more buffer per term alive until the backward pass).
+        term = F.affine(F.reshape(w, (1, 1)), F.reshape(y, (1, y.size), inplace=False))
+        out = term if out is None else out + term
+    assert out is not None, "weighted_sum of no terms"
+    return F.reshape(out, shape)
+
+
 @contextmanager
 def binary_gates(mixed_ops: Iterable["MixedOp"]) -> Iterator[None]:
     """Within the block, a ``sample`` call of each of ``mixed_ops`` builds two
@@ -371,18 +397,7 @@ class MixedOp(Module):
         ops = list(enumerate(self._ops))
         # A Zero operator's term is exactly zero: skip it (keep one if all are Zero).
         live = [(k, op) for k, op in ops if not isinstance(op, Zero)] or ops[:1]
-        out = shape = None
-        for k, op in live:
-            y = op(input)
-            shape = y.shape
-            w = F.slice(probs, start=(k, 0, 0, 0, 0), stop=(k + 1, 1, 1, 1, 1))
-            # w * y as a (1, 1) x (1, size) matrix product: the same products as a
-            # broadcast multiply, an order of magnitude faster in nnabla on CPU.
-            # Terms are summed flat and reshaped once (a reshape per term would
-            # keep one more buffer per operator alive until the backward pass).
-            term = F.affine(F.reshape(w, (1, 1)), F.reshape(y, (1, y.size), inplace=False))
-            out = term if out is None else out + term
-        return F.reshape(out, shape)
+        return weighted_sum(probs, ((k, op(input)) for k, op in live))
 
     def extra_repr(self) -> str:
         return f"num_ops={len(self._ops)}, mode={self.mode}"

@@ -75,6 +75,18 @@ CASES = [
     (bad(["hparams"], [1, 2]), r"hparams: expected an object"),
     (bad(["hparams", "n_iter"], 3),
      r"hparams.n_iter: used by ProxylessNasSearcher only, not by DartsSearcher; remove it"),
+    # PC-DARTS (init_channels 2, 3 cells: nodes of 2, 4 and 8 channels)
+    (bad(["network", "darts", "partial_channels"], 4),
+     r"^network.darts: partial_channels must be one of 1, 2 \(a divisor of the nodes' channels "
+     r"2, 4, 8 with init_channels=2, num_cells=3\), got 4$"),
+    (bad(["network", "darts", "partial_channels"], 0),
+     r"^network.darts: partial_channels must be one of 1, 2 .*got 0$"),
+    (bad(["network", "darts", "partial_channels"], "2"),
+     r"^network.darts.partial_channels: expected an integer, got '2'$"),
+    (bad(["network", "darts", "partial_channels"], 1.5),
+     r"^network.darts.partial_channels: expected an integer, got 1.5$"),
+    (bad(["network", "darts", "edge_normalization"], 1),
+     r"^network.darts.edge_normalization: expected a boolean, got 1$"),
 ]
 
 
@@ -196,3 +208,26 @@ def test_regularizer_names_are_checked_for_pnas():
     cfg["optimizer"]["regularizer"] = {"MemoryEstimator": {"wieght": 0.1}}
     with pytest.raises(ConfigError, match=r"MemoryEstimator: unknown key 'wieght'"):
         validate_config(cfg, "ProxylessNasSearcher")
+
+
+def test_pc_darts_options_are_refused_in_sample_mode():
+    """ProxylessNAS samples one operation per edge: the PC-DARTS keys are
+    refused, naming the key (darts space in sample mode; the pnas space does
+    not take them)."""
+    for key, value in (("partial_channels", 2), ("edge_normalization", True)):
+        cfg = bad(["network", "darts", key], value)
+        with pytest.raises(ConfigError, match=rf"^network.darts: {key} is a DARTS \(full mode\) "
+                                              rf"option, not for mode='sample'") as err:
+            build_run(validate_config(cfg, "ProxylessNasSearcher"))
+        assert "\n" not in str(err.value)
+        cfg["network"] = {"pnas": cfg["network"]["darts"]}
+        with pytest.raises(ConfigError, match=rf"^network.pnas: unknown key '{key}'"):
+            validate_config(cfg, "ProxylessNasSearcher")
+
+
+@pytest.mark.parametrize("path", ["examples/quickstart/digits_search_pc_darts.json",
+                                  "examples/classification/darts/cifar10_search_pc_darts.json"])
+def test_pc_darts_example_configs_are_valid(path):
+    run = validate_config(str(ROOT / path), "DartsSearcher")
+    assert run.network_options["partial_channels"] > 1
+    assert run.network_options["edge_normalization"] is True

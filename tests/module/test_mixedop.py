@@ -54,6 +54,33 @@ def test_full_mode_matches_numpy_weighted_sum():
     np.testing.assert_allclose(y.d, expect, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(3,), (3, 1, 1, 1, 1)])
+def test_weighted_sum_matches_numpy_and_its_weight_gradient(shape):
+    """``sum_k w[k] * y_k`` over some of the weights (here 2 and 0), and
+    ``d/dw_k = sum(g * y_k)``; a generator's terms are built in turn."""
+    from nnabla_nas.module.mixedop import weighted_sum
+    rng = np.random.RandomState(0)
+    w = nn.Variable.from_numpy_array(rng.rand(*shape).astype(np.float32), need_grad=True)
+    ys = [rng.randn(2, 3, 2).astype(np.float32) for _ in range(2)]
+    built = []
+
+    def terms():
+        for k, y in ((2, ys[0]), (0, ys[1])):
+            built.append(k)
+            yield k, nn.Variable.from_numpy_array(y)
+    out = weighted_sum(w, terms())
+    assert built == [2, 0] and out.shape == (2, 3, 2)
+    g = rng.randn(2, 3, 2).astype(np.float32)
+    loss = F.sum(out * nn.Variable.from_numpy_array(g))
+    w.grad.zero()
+    loss.forward()
+    loss.backward()
+    flat = w.d.ravel()
+    np.testing.assert_allclose(out.d, flat[2] * ys[0] + flat[0] * ys[1], rtol=1e-6)
+    np.testing.assert_allclose(w.g.ravel(), [np.sum(g * ys[1]), 0, np.sum(g * ys[0])],
+                               rtol=1e-5)
+
+
 def test_full_mode_does_not_build_zero_ops():
     op = Mo.MixedOp([Mo.Identity(), Mo.Zero()])
     op(make_input())

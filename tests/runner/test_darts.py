@@ -130,3 +130,33 @@ def test_gradient_accumulation_equals_big_batch(tmp_path):
         searcher.accumulate(searcher.graph("search", mini, True), "train", hp.accum_train)
         grads.append(model.head._W.g.copy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-7)
+
+
+def test_pc_darts_search_learns_the_betas(tmp_path):
+    """A tiny search of the DARTS space with partial channels (K=2) and edge
+    normalization: the weight step leaves the betas alone, the architecture
+    step moves them, and the run writes them with the alphas."""
+    import json
+    from nnabla_nas.contrib.classification import darts
+    from nnabla_nas.utils.io import load_h5_parameters
+    from .conftest import tiny_loaders, tiny_optimizers
+    model = darts.SearchNet(2, 4, 3, 2, num_choices=2, multiplier=2, stem_multiplier=1,
+                            shared=True, partial_channels=2, edge_normalization=True)
+    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, seed=0,
+                 output_path=str(tmp_path), quiet=True)
+    searcher = DartsSearcher(model, tiny_optimizers(), tiny_loaders(), hp)
+    betas = {k: p for k, p in searcher.arch_parameters.items() if k.startswith("beta_")}
+    assert sorted(betas) == ["beta_normal/0", "beta_normal/1", "beta_reduce/0",
+                             "beta_reduce/1"]
+    before = {k: p.d.copy() for k, p in betas.items()}
+    searcher.train_on_batch()
+    assert all(np.array_equal(p.d, before[k]) for k, p in betas.items())
+    searcher.valid_on_batch()
+    moved = [k for k, p in betas.items() if not np.allclose(p.d, before[k], atol=1e-6)]
+    assert moved == sorted(betas), moved
+    searcher.run()
+    saved = load_h5_parameters(str(tmp_path / "arch.h5"))
+    np.testing.assert_array_equal(saved["beta_reduce/1"], model.beta_reduce[1].d)
+    genotype = json.loads((tmp_path / "arch.json").read_text())
+    assert genotype == model.genotype()
+    assert all("edge_weight" in e for node in genotype["normal"] for e in node)

@@ -85,6 +85,9 @@ def build(algorithm, out, data_path, genotype):
     opts = optimizers(["train", "valid"], steps, 3)
     if algorithm == "DartsSearcher":
         return DartsSearcher(darts.SearchNet(**DARTS_NET, shared=True), opts, loaders, hp)
+    if algorithm == "PC-DARTS":  # unshared: every cell's own betas, named cells/<i>/edge_betas/<j>
+        net = darts.SearchNet(**NET, partial_channels=2, edge_normalization=True)
+        return DartsSearcher(net, opts, loaders, hp)
     regularizer = build_estimators({"MemoryEstimator": {"weight": 0.5, "bound": 0.01}})
     return ProxylessNasSearcher(darts.SearchNet(**NET, mode="sample"), opts, loaders, hp,
                                 regularizer=regularizer, n_iter=2, baseline_decay=0.9)
@@ -149,6 +152,7 @@ def assert_same(a, b, what):
 # 3 steps per epoch in the searches (1 warm-up + 2 search epochs), 4 in the training.
 CASES = [("DartsSearcher", ("epoch", 1)),          # after warm-up
          ("DartsSearcher", ("step", 5)),           # SIGINT mid-epoch, in the search
+         ("PC-DARTS", ("step", 5)),
          ("ProxylessNasSearcher", ("step", 5)),
          ("Trainer", ("epoch", 1)),
          ("Trainer", ("step", 6))]

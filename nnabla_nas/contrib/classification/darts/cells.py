@@ -14,15 +14,17 @@ References:
 """
 
 from functools import reduce
-from typing import List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence
 
 import nnabla.functions as F
 import numpy as np
 
 from .... import module as Mo
 from ....module.dropout import drop_mask
+from ....module.mixedop import softmax, weighted_sum
 from .genotype import CellGenotype, num_edges
 from .ops import SharedReLU, CANDIDATES, FactorizedReduce, ReLUConvBN, build_op
+from .partial import bypass, check_partial_options, merge, split_channels
 from .sampling import NONE, SAMPLINGS, draw_edge, draw_node
 
 
@@ -58,9 +60,13 @@ class Cell(Mo.Module):
     def call(self, s0, s1):
         states = [self._preprocess0(s0), self._preprocess1(s1)]
         for node in range(self._num_nodes):
-            states.append(reduce(F.add2, self._node_inputs(node, states)))
+            states.append(self._node(node, states))
         outputs = states[-self._multiplier:]
         return outputs[0] if len(outputs) == 1 else F.concatenate(*outputs, axis=1)
+
+    def _node(self, node: int, states: List):
+        """Intermediate node ``node``: the sum of its :meth:`_node_inputs`."""
+        return reduce(F.add2, self._node_inputs(node, states))
 
     def _node_inputs(self, node: int, states: List) -> List:
         """The edge outputs summed into intermediate node ``node``."""
@@ -77,6 +83,13 @@ class SearchCell(Cell):
 
     Batch normalization has no affine parameters (as in DARTS' search).
 
+    With ``partial_channels = K > 1`` (PC-DARTS, :mod:`.partial`), the MixedOps
+    are built for ``channels // K`` channels and each edge processes the first
+    ``channels // K`` channels of its input, the others bypassing it. With
+    ``edge_normalization``, node ``i`` is ``sum_j softmax(beta_i)_j * edge_j``
+    instead of the plain sum, with one architecture parameter ``beta_i`` of
+    shape ``(2 + i,)`` per node (:attr:`edge_betas`).
+
     Args:
         prev_prev_channels: Channels of ``c_{k-2}``.
         prev_channels: Channels of ``c_{k-1}``.
@@ -90,17 +103,33 @@ class SearchCell(Cell):
             None gives this cell its own.
         sampling: How a ``sample``-mode build draws its path, one of
             :data:`~.sampling.SAMPLINGS` (see :mod:`.sampling`).
+        partial_channels: ``K``: the edges' operations see ``channels // K``
+            channels (1: all, plain DARTS). ``full`` mode only.
+        edge_normalization: Weigh each node's input edges by a softmax over
+            architecture parameters. ``full`` mode only.
+        betas: With ``edge_normalization``, one ``beta`` Parameter per node,
+            shared with other cells; None gives this cell its own.
+
+    Raises:
+        ValueError: For an unknown ``sampling``, or ``partial_channels`` /
+            ``edge_normalization`` that do not fit (see
+            :func:`~.partial.check_partial_options`).
     """
 
     def __init__(self, prev_prev_channels: int, prev_channels: int, channels: int,
                  reduction: bool, reduction_prev: bool, num_nodes: int, multiplier: int,
                  mode: str = "full", alphas: Optional[Sequence[Mo.Parameter]] = None,
-                 sampling: str = "edges"):
+                 sampling: str = "edges", partial_channels: int = 1,
+                 edge_normalization: bool = False,
+                 betas: Optional[Sequence[Mo.Parameter]] = None):
         super().__init__(prev_prev_channels, prev_channels, channels, reduction,
                          reduction_prev, num_nodes, multiplier, affine=False)
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, got {sampling!r}")
+        check_partial_options(partial_channels, edge_normalization, mode, [channels],
+                              [channels] if reduction else [])
         self.sampling = sampling
+        self._partial = partial_channels
         if alphas is None:
             alphas = [None] * num_edges(num_nodes)
         assert len(alphas) == num_edges(num_nodes), "one alpha per edge"
@@ -108,18 +137,63 @@ class SearchCell(Cell):
         # One ReLU per state, shared by every convolution candidate reading it.
         self._relus = Mo.ModuleList(SharedReLU() for _ in range(num_nodes + 1))
         self._mixed = Mo.ModuleList(
-            Mo.MixedOp([build_op(name, channels, self.stride(j), search=True,
-                                 relu=self._relus[j]) for name in CANDIDATES],
+            Mo.MixedOp([build_op(name, channels // partial_channels, self.stride(j),
+                                 search=True, relu=self._relus[j]) for name in CANDIDATES],
                        mode=mode, alpha=alpha)
             for (node, j), alpha in zip(edges, alphas))
+        if edge_normalization:
+            if betas is None:
+                betas = new_betas(num_nodes)
+            assert [b.shape for b in betas] == [(2 + i,) for i in range(num_nodes)], \
+                "one beta of shape (2 + i,) per node i"
+            self.edge_betas = Mo.ParameterList(betas)
+        else:
+            assert betas is None, "betas without edge_normalization"
 
     def call(self, s0, s1):
+        # Each state's two channel parts, shared by every edge reading it
+        # (partial channels), for this build only.
+        self.__dict__["_parts"] = {}
         try:
             return super().call(s0, s1)
         finally:
             # The graph is built: let it go when the caller drops it.
             for relu in self._relus:
                 relu.forget()
+            self.__dict__.pop("_parts", None)
+
+    @property
+    def edge_normalization(self) -> bool:
+        """Whether the nodes weigh their input edges (:attr:`edge_betas`)."""
+        return "edge_betas" in self.modules
+
+    def _node(self, node: int, states: List):
+        if self._partial == 1 and not self.edge_normalization:
+            return super()._node(node, states)  # plain DARTS
+        # Every edge a MixedOp in full mode (checked at construction), or in max
+        # mode for an export (nnabla_nas.export.graph.inference_mode): no edge
+        # is left out of the sums.
+        start = num_edges(node)
+        mixed = list(self._mixed.modules.values())[start:start + len(states)]
+        weights = (F.softmax(self.edge_betas[node], axis=0) if self.edge_normalization
+                   else None)
+        if self._partial == 1:
+            return _combine(weights, (m(h) for m, h in zip(mixed, states)))
+        # sum_j w_j merge(op_j(part_j), rest_j) = merge(sum_j w_j op_j(part_j), sum_j w_j rest_j):
+        # one concatenation and one shuffle per node (see .partial).
+        parts = [self._split(j, h) for j, h in enumerate(states)]
+        processed = _combine(weights, (m(part) for m, (part, _) in zip(mixed, parts)))
+        bypassed = _combine(weights, (rest for _, rest in parts))
+        return merge(processed, bypassed, self._partial)
+
+    def _split(self, index: int, state):
+        """``(first channels, bypassing channels)`` of state ``index``, the latter
+        at the resolution of the edges reading it."""
+        parts = self.__dict__["_parts"]
+        if index not in parts:
+            part, rest = split_channels(state, self._partial)
+            parts[index] = (part, bypass(rest, self.stride(index)))
+        return parts[index]
 
     def _node_inputs(self, node: int, states: List) -> List:
         start = num_edges(node)
@@ -147,6 +221,30 @@ class SearchCell(Cell):
     def probabilities(self) -> np.ndarray:
         """``(num_edges, len(CANDIDATES))``: softmax of each edge's alpha."""
         return np.stack([op.probabilities() for op in self._mixed])
+
+    def edge_weights(self) -> np.ndarray:
+        """``(num_edges,)``: the weight of each edge in its node, the softmax of
+        the node's beta (edges ordered as :meth:`probabilities`); all ones
+        without edge normalization."""
+        if not self.edge_normalization:
+            return np.ones(num_edges(self._num_nodes))
+        return np.concatenate([softmax(beta.d) for beta in self.edge_betas])
+
+
+def new_betas(num_nodes: int) -> Mo.ParameterList:
+    """The edge-normalization parameters of a cell: zeros (equal weights) of
+    shape ``(2 + i,)`` for node ``i``, tagged as architecture parameters."""
+    betas = Mo.ParameterList(Mo.Parameter((2 + i,)) for i in range(num_nodes))
+    for beta in betas:
+        beta.is_arch = True
+    return betas
+
+
+def _combine(weights, terms: Iterable):
+    """The sum of ``terms``, weighted by ``weights`` (one per term) unless None."""
+    if weights is None:
+        return reduce(F.add2, terms)
+    return weighted_sum(weights, enumerate(terms))
 
 
 class DropPath(Mo.Module):

@@ -21,13 +21,19 @@ alphas, the mean over the cells of that type; optional on import). The
 search exports the two strongest edges of every node; a train network accepts
 any non-empty list of edges per node.
 
+A search with edge normalization (PC-DARTS) adds ``"edge_weight"`` to each
+edge: the softmax weight of the edge among its node's inputs (the same mean
+without sharing), and ranks a node's edges by ``prob * edge_weight``.
+
 References:
     Liu, Simonyan, Yang. DARTS: Differentiable Architecture Search. ICLR 2019.
+    Xu, Xie, Zhang, Chen, Qi, Tian, Xiong. PC-DARTS: Partial Channel
+    Connections for Memory-Efficient Architecture Search. ICLR 2020.
 """
 
 import json
 import os
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
@@ -46,44 +52,60 @@ def num_edges(num_nodes: int) -> int:
     return sum(2 + i for i in range(num_nodes))
 
 
-def parse_cell(probs: np.ndarray, num_nodes: int, edges_per_node: int = 2) -> CellGenotype:
+def parse_cell(probs: np.ndarray, num_nodes: int, edges_per_node: int = 2,
+               edge_weights: Optional[np.ndarray] = None) -> CellGenotype:
     """The strongest edges of each node, as in DARTS' ``genotype()``.
 
-    An edge's strength is its largest probability over the operations other
-    than ``none``; its operation is that argmax. Ties go to the lower index.
+    An edge's operation is its most probable one other than ``none``, and its
+    strength that probability, times the edge's weight when ``edge_weights``
+    are given (PC-DARTS' edge normalization). Ties go to the lower index.
 
     Args:
         probs: ``(num_edges(num_nodes), len(CANDIDATES))`` operation
             probabilities, edges ordered node by node, inputs ascending.
         num_nodes: Number of intermediate nodes.
         edges_per_node: How many incoming edges each node keeps.
+        edge_weights: ``(num_edges(num_nodes),)`` weights of the edges in
+            their nodes, same order, or None.
 
     Returns:
-        One list of ``{"op", "input", "prob"}`` per node.
+        One list of ``{"op", "input", "prob"}`` per node (and ``"edge_weight"``
+        with ``edge_weights``).
     """
     probs = np.asarray(probs, dtype=np.float64)
     expected = (num_edges(num_nodes), len(CANDIDATES))
     assert probs.shape == expected, f"probabilities of shape {probs.shape}, expected {expected}"
+    weights = (np.ones(expected[0]) if edge_weights is None
+               else np.asarray(edge_weights, dtype=np.float64))
+    assert weights.shape == expected[:1], \
+        f"edge weights of shape {weights.shape}, expected {expected[:1]}"
     keep = [k for k, name in enumerate(CANDIDATES) if name != "none"]
     cell, start = [], 0
     for node in range(num_nodes):
         node_probs = probs[start:start + node + 2][:, keep]
+        node_weights = weights[start:start + node + 2]
         start += node + 2
         best = np.argmax(node_probs, axis=1)          # best op of each input edge
-        strength = node_probs[np.arange(len(best)), best]
+        prob = node_probs[np.arange(len(best)), best]
+        strength = prob * node_weights
         inputs = sorted(np.argsort(-strength, kind="stable")[:edges_per_node])
-        cell.append([{"op": CANDIDATES[keep[best[j]]], "input": int(j),
-                      "prob": round(float(strength[j]), 6)} for j in inputs])
+        edges = [{"op": CANDIDATES[keep[best[j]]], "input": int(j),
+                  "prob": round(float(prob[j]), 6)} for j in inputs]
+        if edge_weights is not None:
+            for edge, j in zip(edges, inputs):
+                edge["edge_weight"] = round(float(node_weights[j]), 6)
+        cell.append(edges)
     return cell
 
 
-def make_genotype(normal_probs: np.ndarray, reduce_probs: np.ndarray,
-                  num_nodes: int) -> Genotype:
-    """The genotype dict of the normal and reduction cells' probabilities
-    (see :func:`parse_cell`)."""
+def make_genotype(normal_probs: np.ndarray, reduce_probs: np.ndarray, num_nodes: int,
+                  normal_edge_weights: Optional[np.ndarray] = None,
+                  reduce_edge_weights: Optional[np.ndarray] = None) -> Genotype:
+    """The genotype dict of the normal and reduction cells' probabilities and,
+    with edge normalization, edge weights (see :func:`parse_cell`)."""
     return {"num_nodes": num_nodes,
-            "normal": parse_cell(normal_probs, num_nodes),
-            "reduce": parse_cell(reduce_probs, num_nodes)}
+            "normal": parse_cell(normal_probs, num_nodes, edge_weights=normal_edge_weights),
+            "reduce": parse_cell(reduce_probs, num_nodes, edge_weights=reduce_edge_weights)}
 
 
 def save_genotype(genotype: Genotype, path: str) -> None:

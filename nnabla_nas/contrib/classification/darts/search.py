@@ -4,6 +4,8 @@ References:
     Liu, Simonyan, Yang. DARTS: Differentiable Architecture Search. ICLR 2019.
     Cai, Zhu, Han. ProxylessNAS: Direct Neural Architecture Search on Target
     Task and Hardware. ICLR 2019.
+    Xu, Xie, Zhang, Chen, Qi, Tian, Xiong. PC-DARTS: Partial Channel
+    Connections for Memory-Efficient Architecture Search. ICLR 2020.
 """
 
 import os
@@ -14,10 +16,11 @@ import numpy as np
 from .... import module as Mo
 from ....module.mixedop import MODES
 from ....utils.visualize import draw_cell, write_dot
-from .cells import SearchCell
+from .cells import SearchCell, new_betas
 from .genotype import CELL_TYPES, Genotype, make_genotype, num_edges, save_genotype
 from .network import DartsNetwork, cell_specs, check_sizes
 from .ops import CANDIDATES
+from .partial import check_partial_options
 from .sampling import SAMPLINGS
 
 
@@ -46,16 +49,29 @@ class SearchNet(DartsNetwork):
             channels.
         sampling: How a ``sample``-mode build draws its path (ProxylessNAS):
             one of :data:`~.sampling.SAMPLINGS`; see :mod:`.sampling`.
+        partial_channels: PC-DARTS' ``K``: each edge's operations process
+            ``1/K`` of the channels of its input, the others bypass them
+            (:mod:`.partial`); 1 is plain DARTS. It must divide the nodes'
+            channels of every cell. ``full`` mode only.
+        edge_normalization: PC-DARTS' edge normalization: node ``i`` weighs
+            its input edges by ``softmax(beta_i)``, ``beta_i`` architecture
+            parameters (:attr:`beta_normal` / :attr:`beta_reduce` with
+            ``shared``, each cell's ``edge_betas`` otherwise), and the
+            genotype ranks edges by operation probability times edge weight.
+            ``full`` mode only.
 
     Raises:
         ValueError: For a non-positive size, a ``multiplier`` outside
-            ``1..num_choices`` or an unknown ``mode``.
+            ``1..num_choices``, an unknown ``mode``, a ``partial_channels``
+            that does not divide the channels, or a PC-DARTS option outside
+            ``full`` mode.
     """
 
     def __init__(self, in_channels: int, init_channels: int, num_cells: int,
                  num_classes: int, num_choices: int = 4, multiplier: int = 4,
                  mode: str = "full", shared: bool = False, stem_multiplier: int = 3,
-                 sampling: str = "edges"):
+                 sampling: str = "edges", partial_channels: int = 1,
+                 edge_normalization: bool = False):
         check_sizes(num_choices, multiplier, in_channels=in_channels,
                     init_channels=init_channels, num_cells=num_cells,
                     num_classes=num_classes, stem_multiplier=stem_multiplier)
@@ -64,14 +80,25 @@ class SearchNet(DartsNetwork):
         if sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {', '.join(SAMPLINGS)}, "
                              f"got {sampling!r}")
+        stem_channels = stem_multiplier * init_channels
+        specs = cell_specs(stem_channels, init_channels, num_cells, multiplier)
+        check_partial_options(partial_channels, edge_normalization, mode,
+                              [spec.channels for spec in specs],
+                              [spec.channels for spec in specs if spec.reduction],
+                              context=f"init_channels={init_channels}, num_cells={num_cells}")
         self._num_choices, self._shared, self._sampling = num_choices, shared, sampling
+        self._partial_channels, self._edge_normalization = partial_channels, edge_normalization
         if shared:
             self.alpha_normal = self._new_alphas()
             self.alpha_reduce = self._new_alphas()
-        stem_channels = stem_multiplier * init_channels
-        specs = cell_specs(stem_channels, init_channels, num_cells, multiplier)
+            if edge_normalization:
+                self.beta_normal = new_betas(num_choices)
+                self.beta_reduce = new_betas(num_choices)
         cells = [SearchCell(*spec, num_nodes=num_choices, multiplier=multiplier, mode=mode,
-                            alphas=self._shared_alphas(spec.reduction), sampling=sampling)
+                            alphas=self._shared_alphas(spec.reduction), sampling=sampling,
+                            partial_channels=partial_channels,
+                            edge_normalization=edge_normalization,
+                            betas=self._shared_betas(spec.reduction))
                  for spec in specs]
         self._build(in_channels, stem_channels, cells, multiplier * specs[-1].channels,
                     num_classes)
@@ -87,6 +114,11 @@ class SearchNet(DartsNetwork):
         if not self._shared:
             return None
         return self.alpha_reduce if reduction else self.alpha_normal
+
+    def _shared_betas(self, reduction: bool) -> Optional[Mo.ParameterList]:
+        if not (self._shared and self._edge_normalization):
+            return None
+        return self.beta_reduce if reduction else self.beta_normal
 
     def call(self, input):
         return self._classify(self._features(input)[0])
@@ -106,15 +138,35 @@ class SearchNet(DartsNetwork):
                                              1.0 / len(CANDIDATES)))
         return probs
 
+    def edge_weights(self) -> Optional[Dict[str, np.ndarray]]:
+        """With ``edge_normalization``, cell type -> ``(num_edges,)`` weights of
+        the edges in their nodes (the softmaxes of the betas, edges ordered as
+        :meth:`cell_probabilities`); without sharing, the mean over the cells
+        of that type; uniform over a node's inputs for a type absent from the
+        stack. None without edge normalization."""
+        if not self._edge_normalization:
+            return None
+        weights = {}
+        for cell_type in CELL_TYPES:
+            cells = [c for c in self.cells if c.reduction == (cell_type == "reduce")]
+            weights[cell_type] = (np.mean([c.edge_weights() for c in cells], axis=0) if cells
+                                  else np.concatenate([np.full(2 + i, 1.0 / (2 + i))
+                                                       for i in range(self._num_choices)]))
+        return weights
+
     def genotype(self) -> Genotype:
-        """The genotype of the current alphas (layout in :mod:`.genotype`): the
-        two strongest non-``none`` inputs of each node, from
-        :meth:`cell_probabilities`."""
+        """The genotype of the current architecture parameters (layout in
+        :mod:`.genotype`): the two strongest non-``none`` inputs of each node,
+        from :meth:`cell_probabilities` and, with edge normalization, weighed
+        by :meth:`edge_weights` (PC-DARTS' ranking)."""
         probs = self.cell_probabilities()
-        return make_genotype(probs["normal"], probs["reduce"], self._num_choices)
+        weights = self.edge_weights() or {}
+        return make_genotype(probs["normal"], probs["reduce"], self._num_choices,
+                             weights.get("normal"), weights.get("reduce"))
 
     def save_arch(self, folder: str) -> None:
-        """Writes to ``folder``: ``arch.h5`` (the alphas), ``arch.json`` (the
+        """Writes to ``folder``: ``arch.h5`` (the alphas, and the betas with edge
+        normalization), ``arch.json`` (the
         :meth:`genotype`), and per cell type a picture ``normal.png`` /
         ``reduce.png`` and a Graphviz file ``normal.dot`` / ``reduce.dot``.
         Every file is written atomically."""
@@ -127,4 +179,9 @@ class SearchNet(DartsNetwork):
             write_dot(genotype[cell_type], os.path.join(folder, f"{cell_type}.dot"))
 
     def extra_repr(self) -> str:
-        return f"num_choices={self._num_choices}, shared={self._shared}"
+        text = f"num_choices={self._num_choices}, shared={self._shared}"
+        if self._partial_channels != 1:
+            text += f", partial_channels={self._partial_channels}"
+        if self._edge_normalization:
+            text += ", edge_normalization=True"
+        return text

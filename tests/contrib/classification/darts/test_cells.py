@@ -6,7 +6,8 @@ import pytest
 
 from nnabla_nas import module as Mo
 from nnabla_nas.contrib.classification.darts.cells import DropPath, SearchCell, TrainCell
-from nnabla_nas.contrib.classification.darts.ops import FactorizedReduce, ReLUConvBN, SepConv
+from nnabla_nas.contrib.classification.darts.ops import (CANDIDATES, FactorizedReduce,
+                                                         ReLUConvBN, SepConv)
 
 from .conftest import make_input
 
@@ -88,14 +89,18 @@ def _graph_variables():
 
 
 @pytest.mark.parametrize("space, mode", [("darts", "full"), ("darts", "sample"),
-                                         ("pnas", "sample")])
+                                         ("pnas", "sample"), ("pc-darts", "full")])
 def test_search_net_lets_a_dropped_graph_go(space, mode):
     """Once the caller drops a built graph, no Variable of it survives: nothing in
-    the model (a ReLU shared within a build, say) keeps it, its functions' work
-    buffers and its unfreed activations alive into the next build."""
+    the model (a ReLU shared within a build, a state's channel parts, say) keeps
+    it, its functions' work buffers and its unfreed activations alive into the
+    next build."""
     import gc
     from nnabla_nas.contrib import darts, pnas
-    kwargs = {"mode": mode} if space == "darts" else {}
+    kwargs = {"mode": mode} if space != "pnas" else {}
+    if space == "pc-darts":
+        kwargs.update(partial_channels=2, edge_normalization=True)
+        space = "darts"
     net = (darts if space == "darts" else pnas).SearchNet(3, 4, 3, 5, num_choices=2,
                                                           multiplier=2, **kwargs)
     before = _graph_variables()
@@ -188,3 +193,125 @@ def test_drop_path_zeroes_edges_in_training_except_identity():
     y = kept(s0, s1)
     y.forward()
     assert (np.abs(y.d).reshape(2, -1).sum(axis=1) > 0).all()   # skip_connect is not dropped
+
+
+# -- PC-DARTS: partial channels and edge normalization --------------------------
+
+def _pc_cell(reduction, k=2, edge_normalization=False, seed=0):
+    """A 2-node cell with random alphas (and betas)."""
+    cell = SearchCell(6, 5, 4, reduction, False, num_nodes=2, multiplier=2,
+                      partial_channels=k, edge_normalization=edge_normalization)
+    rng = np.random.RandomState(seed)
+    for m in cell._mixed:
+        m.alpha.d = rng.randn(*m.alpha.shape)
+    for beta in cell.edge_betas if edge_normalization else ():
+        beta.d = rng.randn(*beta.shape)
+    return cell
+
+
+def _pc_reference(cell, s0, s1, k, weights=None):
+    """The cell's maths edge by edge, as the paper writes it: every edge a
+    :func:`partial_edge` (slice, MixedOp on the slice, concatenation, shuffle),
+    each node the sum of its edges, weighted in numpy by ``weights[node]``."""
+    from nnabla_nas.contrib.classification.darts.partial import partial_edge
+    states = [cell._preprocess0(s0), cell._preprocess1(s1)]
+    start = 0
+    for node in range(2):
+        edges = [partial_edge(cell._mixed[start + j], h, k, cell.stride(j))
+                 for j, h in enumerate(states)]
+        start += len(states)
+        for e in edges:
+            e.forward()
+        w = np.ones(len(edges)) if weights is None else weights[node]
+        total = sum(wj * e.d.astype(np.float64) for wj, e in zip(w, edges))
+        states.append(nn.Variable.from_numpy_array(total.astype(np.float32)))
+    return np.concatenate([states[2].d, states[3].d], axis=1)
+
+
+def _softmax(v):
+    e = np.exp(v - v.max())
+    return e / e.sum()
+
+
+@pytest.mark.parametrize("reduction", [False, True])
+@pytest.mark.parametrize("edge_normalization", [False, True])
+def test_partial_channel_cell_equals_edge_by_edge_reference(reduction, edge_normalization):
+    """The cell merges a node's edges once; the paper merges every edge and sums
+    (edge normalization: a weighted sum with softmax(beta), computed by hand)."""
+    cell = _pc_cell(reduction, edge_normalization=edge_normalization)
+    s0, s1 = make_input((2, 6, 6, 6)), make_input((2, 5, 6, 6), seed=1)
+    y = cell(s0, s1)
+    y.forward()
+    weights = ([_softmax(b.d) for b in cell.edge_betas] if edge_normalization else None)
+    expected = _pc_reference(cell, s0, s1, 2, weights)
+    assert y.shape == (2, 8, 3 if reduction else 6, 3 if reduction else 6)
+    np.testing.assert_allclose(y.d, expected, rtol=1e-5, atol=1e-6)
+    # The operations are built for 4 / 2 channels.
+    assert cell._mixed[0].ops[CANDIDATES.index("sep_conv_3x3")][0][2]._W.shape == (2, 2, 1, 1)
+
+
+def test_edge_normalization_without_partial_channels_is_a_weighted_sum_of_edges():
+    cell = _pc_cell(False, k=1, edge_normalization=True)
+    s0, s1 = make_input((2, 6, 4, 4)), make_input((2, 5, 4, 4), seed=1)
+    y = cell(s0, s1)
+    y.forward()
+    states = [cell._preprocess0(s0), cell._preprocess1(s1)]
+    start = 0
+    for node in range(2):
+        edges = [cell._mixed[start + j](h) for j, h in enumerate(states)]
+        start += len(states)
+        for e in edges:
+            e.forward()
+        w = _softmax(cell.edge_betas[node].d)
+        total = sum(wj * e.d.astype(np.float64) for wj, e in zip(w, edges))
+        states.append(nn.Variable.from_numpy_array(total.astype(np.float32)))
+    np.testing.assert_allclose(y.d, np.concatenate([states[2].d, states[3].d], axis=1),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_beta_gradient_matches_finite_differences():
+    """The gradient of a node's output with respect to its beta (the loss reads
+    that node only: smooth in beta, no ReLU or max-pooling kink between)."""
+    import nnabla.functions as F
+    cell = _pc_cell(True, edge_normalization=True)
+    s0, s1 = make_input((2, 6, 4, 4)), make_input((2, 5, 4, 4), seed=1)
+    y = cell(s0, s1)
+    for node, beta in enumerate(cell.edge_betas):
+        channels = slice(4 * node, 4 * node + 4)  # multiplier 2: both nodes, 4 channels each
+        g = np.random.RandomState(node).randn(2, 4, 2, 2).astype(np.float32)
+        loss = F.sum(F.slice(y, start=(0, channels.start, 0, 0),
+                             stop=(2, channels.stop, 2, 2)) * nn.Variable.from_numpy_array(g))
+        for p in cell.get_parameters().values():
+            p.grad.zero()
+        loss.forward()
+        loss.backward()
+        eps, d, numeric = 1e-2, beta.d.copy(), []
+        for i in range(len(d)):
+            values = []
+            for sign in (1, -1):
+                beta.d = d + sign * eps * np.eye(len(d))[i]
+                loss.forward()
+                values.append(float(loss.d))
+            numeric.append((values[0] - values[1]) / (2 * eps))
+        beta.d = d
+        np.testing.assert_allclose(beta.g, numeric, rtol=1e-2, atol=1e-3)
+        assert np.abs(beta.g).max() > 1e-2
+
+
+def test_edge_betas_are_architecture_parameters_and_weights_are_their_softmax():
+    cell = _pc_cell(False, edge_normalization=True)
+    assert [b.shape for b in cell.edge_betas] == [(2,), (3,)]
+    assert all(b.is_arch for b in cell.edge_betas)
+    np.testing.assert_allclose(cell.edge_weights(),
+                               np.concatenate([_softmax(b.d) for b in cell.edge_betas]))
+    np.testing.assert_array_equal(_pc_cell(False).edge_weights(), np.ones(5))
+    shared = [Mo.Parameter((2,)), Mo.Parameter((3,))]
+    a, b = (SearchCell(4, 4, 2, False, False, num_nodes=2, multiplier=2,
+                       edge_normalization=True, betas=shared) for _ in range(2))
+    assert all(x is y is p for x, y, p in zip(a.edge_betas, b.edge_betas, shared))
+
+
+def test_search_cell_refuses_channels_k_does_not_divide():
+    with pytest.raises(ValueError, match=r"partial_channels must be one of 1, 2, 4 \(a "
+                                         r"divisor of the nodes' channels 4\), got 3"):
+        SearchCell(4, 4, 4, False, False, num_nodes=2, multiplier=2, partial_channels=3)

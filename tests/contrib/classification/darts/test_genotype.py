@@ -44,6 +44,25 @@ def test_none_is_never_chosen_even_when_it_dominates_everywhere():
     assert [len(node) for node in cell] == [2, 2, 2, 2]
 
 
+def test_edge_weights_rank_edges_by_op_probability_times_edge_weight():
+    """PC-DARTS' genotype: a node keeps the inputs with the largest
+    ``max_op p(op) * w(edge)``, the operation still the argmax of ``p``."""
+    probs = uniform(2)
+    probs[2 + 0, SEP3] = 0.5    # node 1, input 0: the strongest operation...
+    probs[2 + 1, SKIP] = 0.4    # node 1, input 1
+    probs[2 + 2, SEP3] = 0.3    # node 1, input 2
+    weights = np.array([0.5, 0.5, 0.1, 0.3, 0.6])  # ...on the weakest edge
+    assert [e["input"] for e in parse_cell(probs, 2)[1]] == [0, 1]
+    # By hand: 0.5 * 0.1 = 0.05, 0.4 * 0.3 = 0.12, 0.3 * 0.6 = 0.18 -> inputs 2, 1.
+    cell = parse_cell(probs, 2, edge_weights=weights)
+    assert cell[1] == [{"op": "skip_connect", "input": 1, "prob": 0.4, "edge_weight": 0.3},
+                       {"op": "sep_conv_3x3", "input": 2, "prob": 0.3, "edge_weight": 0.6}]
+    assert all(set(e) == {"op", "input", "prob", "edge_weight"} for e in cell[0])
+    genotype = make_genotype(probs, uniform(2), 2, weights, np.full(5, 0.5))
+    assert genotype["normal"] == cell
+    assert load_genotype(genotype, 2) is genotype  # the extra key is accepted
+
+
 def test_save_load_round_trip(tmp_path):
     normal, reduce = uniform(), uniform()
     normal[0, SEP3] = 0.5
