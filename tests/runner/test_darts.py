@@ -1,5 +1,7 @@
-"""DartsSearcher on planted tasks: it must find the op that solves them."""
+"""DartsSearcher on planted tasks: it must find the op that solves them; its
+variants (second order, beta-decay) against numerical references."""
 
+import json
 import os
 
 import nnabla as nn
@@ -13,6 +15,8 @@ from nnabla_nas.dataset import DataLoader
 from nnabla_nas.optimizer import Optimizer
 from nnabla_nas.runner import DartsSearcher
 from nnabla_nas.runner.hparams import Hparams
+
+from .conftest import planted, tiny_darts_searcher
 
 OPS = ["avg_pool", "max_pool", "zero", "min_pool"]
 
@@ -64,6 +68,9 @@ def test_darts_finds_planted_max_pool(tmp_path, seed):
     assert probs[1] > 0.5, dict(zip(OPS, probs.round(3)))
     for name in ("arch.h5", "weights.h5", "metrics.csv", "log.txt", "curves.png"):
         assert os.path.isfile(tmp_path / name), name
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["alphas_moved"] is True and "warning" not in results  # the monitor agrees
+    assert "warning" not in (tmp_path / "log.txt").read_text()
 
 
 def test_steps_freeze_the_other_group(tmp_path):
@@ -155,7 +162,6 @@ class SmoothNet(ClassificationModel):
 
 def fixed_batches():
     """Each split is one batch of 16 images, the same at every ``next()``."""
-    from tests.runner.conftest import planted
     x, y = planted(32, 5)
     common = dict(mean=(0.5,), std=(0.25,), shuffle=False)
     return {"train": DataLoader(x[:16], y[:16], 16, **common),
@@ -228,23 +234,6 @@ def test_second_order_gradient_is_the_derivative_through_a_virtual_step(tmp_path
     np.testing.assert_allclose(unrolled, reference, rtol=1e-2, atol=1e-2 * scale)
     # The virtual step matters here: the first-order gradient is far from it.
     assert np.abs(first - reference).max() > 10 * 1e-2 * scale
-
-
-def tiny_darts_searcher(tmp_path, **options):
-    """A DARTS supernet of two 2-node cells on 8x8 images (batch norm included)."""
-    from nnabla_nas.contrib.classification import darts
-    rng = np.random.RandomState(0)
-    x = rng.randint(0, 255, size=(64, 8, 8, 1)).astype(np.uint8)
-    y = rng.randint(0, 3, 64)
-    common = dict(mean=(0.5,), std=(0.25,), shuffle=True)
-    data = {"train": DataLoader(x[:32], y[:32], 8, rng=0, **common),
-            "valid": DataLoader(x[32:], y[32:], 8, rng=1, **common)}
-    net = darts.SearchNet(1, 2, 2, 3, num_choices=2, multiplier=2, stem_multiplier=1)
-    hp = Hparams(epoch=1, batch_size_train=16, mini_batch_train=8, batch_size_valid=8,
-                 output_path=str(tmp_path), quiet=True)
-    optimizers = {"train": Optimizer(name="Momentum", lr=0.1, momentum=0.9),
-                  "valid": Optimizer(name="Adam", lr=0.05)}
-    return DartsSearcher(net, optimizers, data, hp, **options)
 
 
 def test_second_order_step_gives_the_weights_back_bit_for_bit(tmp_path):
