@@ -6,8 +6,9 @@ default), ``second_order``, ``beta_decay`` and both. After two untimed steps
 (graph building), rounds alternate between the variants (first, second,
 beta, both, first, ...), each timing ``--steps`` search steps (one weight
 step and one architecture step each) and, separately, their architecture
-steps' share. A variant's figure is the median of its pooled steps; the machine's
-load average is printed with them (other processes share the cores).
+steps' share. A variant's figure is the median of its pooled steps, with the
+fastest step beside it (on a machine other processes share, the fastest steps
+are the least disturbed); the load average is printed with them.
 
 With ``--searches`` it runs instead, to their end, the quickstart search as
 it is and the same at the DARTS paper's architecture learning rate (Adam 3e-4)
@@ -28,6 +29,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
@@ -38,6 +41,7 @@ set_context("cpu")  # as main.py does: the CPU context and the import shortcuts
 from nnabla_nas.cli.build import build_run  # noqa: E402
 from nnabla_nas.cli.config import read_config_file, validate_config  # noqa: E402
 from nnabla_nas.export.latency import device_name  # noqa: E402
+from nnabla_nas.module.mixedop import softmax  # noqa: E402
 from nnabla_nas.runner.searcher import monitor  # noqa: E402
 
 CONFIG = os.path.join(ROOT, "examples", "quickstart", "digits_search.json")
@@ -88,9 +92,13 @@ def searches() -> None:
             for key in ("alphas_moved", "moved_share", "choice_points", "alpha_max_prob",
                         "alpha_entropy", "param_free_share"):
                 print(f"  {key}: {summary[key]}")
-            probs = [monitor.softmax(m.alpha.d) for m in runner.mixed_ops]
+            probs = [softmax(a.d) for a in monitor.choice_alphas(runner.mixed_ops)]
             print(f"  softmax(alpha) entries between {min(p.min() for p in probs):.4f} and "
                   f"{max(p.max() for p in probs):.4f}")
+            lift = np.array([p.max() * p.size for p in probs])  # largest / uniform
+            print(f"  largest probability / uniform per choice point: min {lift.min():.3f}, "
+                  f"median {np.median(lift):.3f}, max {lift.max():.3f}; share at least "
+                  + ", ".join(f"{r:g}x: {np.mean(lift >= r):.2f}" for r in (1.1, 1.2, 1.5)))
             print(f"  warning: {summary.get('warning', '(none)')}")
     print(f"\nmachine: {device_name()}, CPU only; load average (1 min) at the end "
           f"{os.getloadavg()[0]:.1f}")
@@ -123,10 +131,13 @@ def main() -> None:
     print(f"\nmachine: {device_name()}, CPU only; load average (1 min) during the run "
           f"{min(loads):.1f}-{max(loads):.1f}; {args.rounds} rounds x {args.steps} steps "
           f"per variant; supernet of {os.path.relpath(CONFIG, ROOT)}")
-    print(f"{'variant':<14} {'step s':>8} {'arch step s':>12} {'step / first order':>19}")
+    fastest = min(times["first order"][0])
+    print("medians of the steps (fastest step in parentheses)")
+    print(f"{'variant':<14} {'step s':>15} {'arch step s':>15} {'step / first order':>19}")
     for name, (total, arch) in times.items():
         step = statistics.median(total)
-        print(f"{name:<14} {step:>8.3f} {statistics.median(arch):>12.3f} {step / base:>19.2f}")
+        print(f"{name:<14} {step:>7.3f} ({min(total):>5.3f}) {statistics.median(arch):>7.3f} "
+              f"({min(arch):>5.3f}) {step / base:>11.2f} ({min(total) / fastest:.2f})")
 
 
 if __name__ == "__main__":

@@ -86,5 +86,5 @@ def test_figures_of_shared_and_single_operator_alphas():
     np.testing.assert_allclose(figures["alpha_entropy"],
                                ((-(p * np.log(p)).sum() / math.log(3)) + 1.0) / 2)
     np.testing.assert_allclose(figures["alpha_max_prob"], (p.max() + 0.5) / 2)
-    assert figures["moved_share"] == 0.5  # 0.79 >= 1.5/3; 0.5 < 1.5/2
+    assert figures["moved_share"] == 0.5  # 0.79 >= 1.1/3; 0.5 < 1.1/2
     assert monitor.alphas_moved(figures)

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ...module.batchnorm import kept_running_stats
+from ...module.mixedop import softmax
 from ...utils.registry import ConfigError
 from ..registry import RUNNERS
 from ..runner import frozen
@@ -51,8 +52,8 @@ class DartsSearcher(Searcher):
             to the architecture loss: ``lambda * mean_i logsumexp(alpha_i)`` over
             the distinct alphas of the choice points, whose gradient
             ``lambda * softmax(alpha_i) / n`` is added to the architecture
-            gradient. 0 (default) is off; the paper raises it during the
-            search, this weight is constant.
+            gradient. 0 (default) is off. Constant (the authors' code raises it
+            with the epoch).
     """
 
     network_mode = "full"
@@ -117,7 +118,7 @@ class DartsSearcher(Searcher):
         alphas = monitor.choice_alphas(self.mixed_ops)
         scale = self.beta_decay / max(1, len(alphas))
         for alpha in alphas:
-            p = monitor.softmax(alpha.d).reshape(alpha.shape)
+            p = softmax(alpha.d).reshape(alpha.shape)
             alpha.g = alpha.g + (scale * p).astype(alpha.g.dtype)
 
     def _unrolled_gradient(self):

@@ -25,9 +25,11 @@ from typing import Dict, Iterable, List
 import nnabla as nn
 import numpy as np
 
+from ...module.mixedop import softmax
+
 #: A choice point with ``K`` operators has *moved* when its largest
 #: probability is at least ``MOVED_RATIO / K`` (uniform is ``1 / K``).
-MOVED_RATIO = 1.5
+MOVED_RATIO = 1.1
 #: The alphas of a search moved when at least this share of its choice points did.
 MOVED_SHARE = 0.5
 
@@ -45,13 +47,6 @@ def choice_alphas(mixed_ops: Iterable) -> List[nn.Variable]:
             seen.add(id(alpha))
             alphas.append(alpha)
     return alphas
-
-
-def softmax(alpha: np.ndarray) -> np.ndarray:
-    """Softmax of the flattened ``alpha``, in float64."""
-    a = np.asarray(alpha, dtype=np.float64).ravel()
-    e = np.exp(a - a.max())
-    return e / e.sum()
 
 
 def alpha_figures(alphas: Iterable[nn.Variable]) -> Dict[str, float]:
@@ -110,7 +105,7 @@ def warning(figures: Dict[str, float], arch_lr: float, epochs: int) -> str:
     return (f"the architecture weights barely moved: {moved} of {points} choice points "
             f"have an operation with at least {MOVED_RATIO:g} times the uniform probability "
             f"(mean largest probability {figures['alpha_max_prob']:.4f}, normalised entropy "
-            f"of softmax(alpha) {figures['alpha_entropy']:.4f}, 1 = uniform), so the "
+            f"of softmax(alpha) {figures['alpha_entropy']:.5f}, 1 = uniform), so the "
             f"exported architecture is close to a random pick. Give the architecture "
             f"larger or more steps: raise optimizer.valid.lr (the architecture learning "
             f"rate, now {arch_lr:.3g}) or hparams.epoch (now {epochs}), and search again.")
