@@ -246,7 +246,8 @@ def run_main(algo: str, config: dict, out_dir: str) -> dict:
             tail = f.read()[-2000:]
         raise RuntimeError(f"{algo} -o {out_dir} exited with {proc.returncode} after "
                            f"{wall:.0f} s; log tail:\n{tail}")
-    record = {"wall_s": round(wall, 1), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+    record = {"wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+              "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
               "resumed": resumed, "load_end": round(os.getloadavg()[0], 2)}
     with open(record_path + ".tmp", "w") as f:
         json.dump(record, f)
@@ -378,8 +379,8 @@ def markdown(rep: dict) -> str:
         "## Results",
         "",
         "| cell | variant keys | test accuracy % (mean ± std) | runs | above random cells | "
-        "param-free share | search time (min) | search peak RSS (MiB) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "param-free share | search wall (min) | search CPU (min) | search peak RSS (MiB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in rep["entries"]:
         acc = pct(e["accuracies"]) if e["accuracies"] else "failed"
@@ -387,10 +388,11 @@ def markdown(rep: dict) -> str:
         search = e.get("search") or {}
         t = f"{search['wall_s'] / 60:.1f}" if search else ""
         mem = f"{search['peak_rss_mib']:.0f}" if search else ""
+        cpu = f"{search['cpu_s'] / 60:.1f}" if "cpu_s" in search else ""
         keys = e.get("keys", "")
         share = f"{e['param_free_share']:.2f}" if e.get("param_free_share") is not None else ""
         lines.append(f"| {e['label']} | {keys} | {acc} | {len(e['accuracies'])} | {beats} | "
-                     f"{share} | {t} | {mem} |")
+                     f"{share} | {t} | {cpu} | {mem} |")
     if "random_mean" in s:
         lines += ["", f"Random cells pooled ({s['random_cells']} cells × "
                   f"{len(a['train_seeds'])} seeds): **{100 * s['random_mean']:.1f} ± "

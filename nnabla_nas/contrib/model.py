@@ -7,9 +7,10 @@ are told apart from network weights by the single tag
 
 import os
 from collections import OrderedDict
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import nnabla as nn
+import numpy as np
 
 from .. import module as Mo
 from ..utils.io import save_h5_parameters
@@ -72,6 +73,19 @@ class Model(Mo.Module):
                 f"({_count(net):,} in all, in {len(net)} arrays), "
                 f"{_count(arch):,} arch parameters in {len(arch)} arrays, "
                 f"{mixed} MixedOps")
+
+    def argmax_operators(self) -> List[Mo.Module]:
+        """The operators of the architecture the search exports: for each
+        distinct ``alpha``, the operator of largest weight (of the first
+        :class:`~nnabla_nas.module.MixedOp` that holds it; ties go to the lower
+        index). Search spaces that derive their architecture otherwise (the
+        DARTS genotype keeps two inputs per node) override it."""
+        seen, operators = set(), []
+        for _, m in self.get_modules():
+            if isinstance(m, Mo.MixedOp) and id(m.alpha) not in seen:
+                seen.add(id(m.alpha))
+                operators.append(m.ops[int(np.argmax(m.alpha.d.ravel()))])
+        return operators
 
     def save_arch(self, folder: str) -> None:
         """Writes the architecture to ``folder`` (created if needed).

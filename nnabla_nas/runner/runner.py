@@ -349,13 +349,21 @@ class Runner:
             self.model.apply(training=training)
             self._training = training
 
-    def accumulate(self, graph: Graph, split: str, n_accum: int):
+    def accumulate(self, graph: Graph, split: str, n_accum: int,
+                   batches: Optional[List[tuple]] = None):
         """Forward/backward ``n_accum`` mini-batches of ``split`` through ``graph``,
-        accumulating gradients scaled by ``1/n_accum``; returns mean loss and error."""
+        accumulating gradients scaled by ``1/n_accum``; returns mean loss and error.
+
+        Args:
+            batches: The mini-batches to use (``n_accum`` of them) instead of
+                the next ones of ``split``'s loader.
+        """
         loader = self.dataloader[split]
+        if batches is None:
+            batches = (loader.next() for _ in range(n_accum))
         loss_sum = err_sum = 0.0
-        for _ in range(n_accum):
-            graph.feed(loader.next())
+        for batch in batches:
+            graph.feed(batch)
             loss, err = graph.forward()
             self.check_finite(loss, f"{split} loss")
             graph.loss.backward(1.0 / n_accum, clear_buffer=True)
@@ -363,15 +371,17 @@ class Runner:
             err_sum += err
         return loss_sum / n_accum, err_sum / n_accum
 
-    def weight_update(self, optimizer: Optimizer, split: str, n_accum: int, key: str):
+    def weight_update(self, optimizer: Optimizer, split: str, n_accum: int, key: str,
+                      batches: Optional[List[tuple]] = None):
         """One weight update: build (or reuse) the graph, register the
         parameters that need gradients, accumulate, update. Architecture
-        parameters are frozen, so no gradient is computed for them."""
+        parameters are frozen, so no gradient is computed for them.
+        ``batches``: as in :meth:`accumulate`."""
         with frozen(self.arch_parameters.values()):
             graph = self.graph(key, self.dataloader[split].batch_size, training=True)
             optimizer.set_parameters(self.model.get_net_parameters(grad_only=True))
             optimizer.zero_grad()
-            result = self.accumulate(graph, split, n_accum)
+            result = self.accumulate(graph, split, n_accum, batches)
             optimizer.update()
         return result
 

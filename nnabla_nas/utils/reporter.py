@@ -6,13 +6,18 @@ import logging
 import os
 import sys
 import time
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 from tqdm import tqdm
 
 from .io import write_text_atomic
 
-FIELDS = ("epoch", "split", "loss", "error", "lr", "seconds", "extra")
+#: Figures of a search's architecture (the collapse monitor,
+#: ``nnabla_nas.runner.searcher.monitor``): columns of its ``valid`` rows.
+ARCH_FIELDS = ("param_free_share", "alpha_entropy", "alpha_max_prob")
+#: The columns of ``metrics.csv``. The architecture figures come last, after
+#: the ones older files have, so readers that index the first columns still work.
+FIELDS = ("epoch", "split", "loss", "error", "lr", "seconds", "extra") + ARCH_FIELDS
 
 
 class Reporter:
@@ -64,35 +69,55 @@ class Reporter:
                     file=sys.stdout)
 
     def truncate_metrics(self, first_epoch: int) -> None:
-        """Drops ``metrics.csv`` rows of epochs >= ``first_epoch`` (on resume)."""
-        if not os.path.exists(self.csv_path):
-            return
+        """Drops ``metrics.csv`` rows of epochs >= ``first_epoch`` (on resume);
+        a file of an older version gets the current columns (empty in its rows)."""
+        if os.path.exists(self.csv_path):
+            self._rewrite(lambda row: int(row["epoch"]) < first_epoch)
+
+    def _rewrite(self, keep: Callable[[Dict[str, str]], bool]) -> None:
+        """Writes ``metrics.csv`` again with the current columns, keeping the rows
+        ``keep`` accepts."""
         with open(self.csv_path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["epoch"]) < first_epoch]
+            rows = [r for r in csv.DictReader(f) if keep(r)]
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, FIELDS)
+        writer = csv.DictWriter(buf, FIELDS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         write_text_atomic(self.csv_path, buf.getvalue())
 
     def epoch(self, epoch: int, split: str, values: Dict[str, float], lr: float,
-              seconds: float, extra: str = "") -> None:
-        """Records one epoch of one split in ``metrics.csv`` and TensorBoard."""
+              seconds: float, extra: str = "", arch: Optional[Dict[str, float]] = None) -> None:
+        """Records one epoch of one split in ``metrics.csv`` and TensorBoard.
+
+        Args:
+            arch: Architecture figures, keys of :data:`ARCH_FIELDS` (others are
+                ignored); TensorBoard shows them under ``arch/``.
+        """
+        if os.path.exists(self.csv_path) and self._header() != FIELDS:
+            self._rewrite(lambda row: True)  # an older version's file: the new columns
         new = not os.path.exists(self.csv_path)
+        arch = {k: v for k, v in (arch or {}).items() if k in ARCH_FIELDS}
         with open(self.csv_path, "a", newline="") as f:
             writer = csv.DictWriter(f, FIELDS)
             if new:
                 writer.writeheader()
             writer.writerow({"epoch": epoch, "split": split, "loss": f"{values['loss']:.6f}",
                              "error": f"{values['error']:.6f}", "lr": f"{lr:.6g}",
-                             "seconds": f"{seconds:.2f}", "extra": extra})
+                             "seconds": f"{seconds:.2f}", "extra": extra,
+                             **{k: f"{v:.6f}" for k, v in arch.items()}})
             f.flush()
             os.fsync(f.fileno())
         writer = self._tensorboard()
         if writer is not None:
             for key, value in values.items():
                 writer.add_scalar(f"{split}/{key}", value, epoch)
+            for key, value in arch.items():
+                writer.add_scalar(f"arch/{key}", value, epoch)
             writer.flush()
+
+    def _header(self) -> tuple:
+        with open(self.csv_path, newline="") as f:
+            return tuple(next(csv.reader(f), ()))
 
     def _tensorboard(self):
         if self._writer is None:

@@ -87,6 +87,9 @@ CASES = [
      r"^network.darts.partial_channels: expected an integer, got 1.5$"),
     (bad(["network", "darts", "edge_normalization"], 1),
      r"^network.darts.edge_normalization: expected a boolean, got 1$"),
+    (bad(["hparams", "beta_decay"], -0.1),
+     r"hparams.beta_decay: must be a number of at least 0 \(0 is off\), got -0.1"),
+    (bad(["hparams", "second_order"], "yes"), r"hparams.second_order: expected a boolean"),
 ]
 
 
@@ -97,6 +100,10 @@ CASES = [
     ("baseline_decay", 1.0, r"hparams.baseline_decay: must be in \[0, 1\), got 1.0"),
     ("reward", "acc", r"hparams.reward: unknown reward 'acc'; valid: accuracy, loss"),
     ("train_paths", 1.5, r"hparams.train_paths: expected an integer, got 1.5"),
+    ("second_order", True,
+     r"hparams.second_order: used by DartsSearcher only, not by ProxylessNasSearcher"),
+    ("beta_decay", 0.5,
+     r"hparams.beta_decay: used by DartsSearcher only, not by ProxylessNasSearcher"),
 ])
 def test_searcher_options_are_checked_before_anything_runs(key, value, message):
     cfg = bad(["hparams", key], value)
@@ -117,6 +124,14 @@ def test_good_config_passes():
     run = validate_config(copy.deepcopy(GOOD), "DartsSearcher")
     assert run.dataset == "digits" and run.network == "darts"
     assert run.hparams.mini_batch_train == 32
+    assert run.options == {"second_order": False, "beta_decay": 0.0}  # DARTS' variants: off
+
+
+def test_darts_variants_reach_the_searcher():
+    cfg = bad(["hparams", "second_order"], True)
+    cfg["hparams"]["beta_decay"] = 1
+    runner = build_run(validate_config(cfg, "DartsSearcher")).runner
+    assert runner.second_order is True and runner.beta_decay == 1.0
 
 
 def test_unknown_algorithm():
@@ -231,3 +246,31 @@ def test_pc_darts_example_configs_are_valid(path):
     run = validate_config(str(ROOT / path), "DartsSearcher")
     assert run.network_options["partial_channels"] > 1
     assert run.network_options["edge_normalization"] is True
+
+
+SEARCH_EXAMPLES = sorted((ROOT / "examples").rglob("*search*.json"))
+
+
+@pytest.mark.parametrize("path", SEARCH_EXAMPLES,
+                         ids=[str(p.relative_to(ROOT / "examples")) for p in SEARCH_EXAMPLES])
+def test_every_search_example_is_valid(path):
+    """Each example search config (the DARTS variants' too) validates for the
+    algorithm examples/jobs.sh and the docs run it with."""
+    sampled = "pnas" in str(path.relative_to(ROOT)) or "mobilenet" in path.parts
+    run = validate_config(str(path), "ProxylessNasSearcher" if sampled else "DartsSearcher")
+    if path.stem.endswith("_second_order"):
+        assert run.options["second_order"] is True
+    if path.stem.endswith("_beta_decay"):
+        assert run.options["beta_decay"] > 0
+
+
+def test_darts_variant_examples_differ_from_their_base_in_one_key():
+    variants = [p for p in SEARCH_EXAMPLES if p.stem.endswith(("_second_order", "_beta_decay"))]
+    assert len(variants) == 4
+    for path in variants:
+        base = path.with_name(path.name.replace("_second_order", "").replace("_beta_decay", ""))
+        ours, theirs = (json.loads(p.read_text()) for p in (path, base))
+        extra = {k: v for k, v in ours["hparams"].items() if k not in theirs["hparams"]}
+        assert len(extra) == 1 and {**theirs["hparams"], **extra} == ours["hparams"], path
+        assert {k: v for k, v in ours.items() if k != "hparams"} == \
+            {k: v for k, v in theirs.items() if k != "hparams"}, path

@@ -71,3 +71,16 @@ def test_task_methods_are_abstract():
         Toy().loss(None, None)
     with pytest.raises(NotImplementedError, match="ClassificationModel"):
         Toy().metrics(None, None)
+
+
+def test_argmax_operators_take_each_distinct_alpha_once():
+    shared = Mo.Parameter((2, 1, 1, 1, 1), initializer=np.array([0.0, 1.0]).reshape(2, 1, 1, 1, 1))
+
+    class Net(Model):
+        def __init__(self):
+            self.a = Mo.MixedOp([Mo.Identity(), Mo.ReLU()], alpha=shared)
+            self.b = Mo.MixedOp([Mo.Identity(), Mo.ReLU()], alpha=shared)
+            self.c = Mo.MixedOp([Mo.AvgPool((2, 2)), Mo.MaxPool((2, 2)), Mo.Identity()])
+
+    net = Net()
+    assert net.argmax_operators() == [net.a.ops[1], net.c.ops[0]]  # zeros: the lower index

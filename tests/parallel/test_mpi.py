@@ -27,6 +27,9 @@ MPIEXEC = Path(sys.executable).parent / "mpiexec"
 ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
 FAST = ["--mca", "btl", "self,vader", "--mca", "pml", "ob1", "--oversubscribe"]
 ALGORITHMS = ("DartsSearcher", "ProxylessNasSearcher")
+#: The worker's searches: the algorithms, and DARTS with its variants (second
+#: order: the virtual step's gradients are averaged over the ranks).
+WORKER_RUNS = ALGORITHMS + ("DartsSearcher+variants",)
 
 
 def mpiexec(n, *args):
@@ -65,7 +68,7 @@ def worker_runs(tmp_path_factory):
     two ranks with the same global batches."""
     tmp = tmp_path_factory.mktemp("worker")
     data = tiny_npz(tmp / "tiny.npz")
-    algorithms = ",".join(ALGORITHMS)
+    algorithms = ",".join(WORKER_RUNS)
     one = run([sys.executable, HERE / "worker.py", algorithms, data, tmp / "one"])
     assert one.returncode == 0, one.stderr
     two = run(mpiexec(2, HERE / "worker.py", algorithms, data, tmp / "two"))
@@ -73,7 +76,7 @@ def worker_runs(tmp_path_factory):
     return tmp / "one", tmp / "two"
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", WORKER_RUNS)
 def test_two_ranks_equal_one_rank(worker_runs, algorithm):
     one, two = (np.load(d / algorithm / "final.npz") for d in worker_runs)
     assert sorted(one) == sorted(two) and any("alpha" in k for k in one)
@@ -83,7 +86,7 @@ def test_two_ranks_equal_one_rank(worker_runs, algorithm):
     assert not np.allclose(one[alphas[0]], 0), "the architecture did not move"
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("algorithm", WORKER_RUNS)
 def test_every_rank_holds_the_same_parameters_and_solver_states(worker_runs, algorithm):
     hashes = [json.loads((worker_runs[1] / algorithm / "hashes" / f"rank{r}.json").read_text())
               for r in (0, 1)]

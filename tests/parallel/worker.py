@@ -29,7 +29,11 @@ from nnabla_nas.optimizer import Optimizer  # noqa: E402
 from nnabla_nas.parallel import from_environment  # noqa: E402
 from nnabla_nas.runner import DartsSearcher, Hparams, ProxylessNasSearcher  # noqa: E402
 
-RUNNERS = {"DartsSearcher": DartsSearcher, "ProxylessNasSearcher": ProxylessNasSearcher}
+RUNNERS = {"DartsSearcher": DartsSearcher, "ProxylessNasSearcher": ProxylessNasSearcher,
+           "DartsSearcher+variants": DartsSearcher}
+#: The algorithms' options beyond the defaults.
+OPTIONS = {"ProxylessNasSearcher": {"n_iter": 3},
+           "DartsSearcher+variants": {"second_order": True, "beta_decay": 0.5}}
 
 
 class NoStats(ClassificationModel):
@@ -70,7 +74,7 @@ def search(algorithm, npz, output):
                   "valid": Optimizer(name="Adam", lr=0.05, beta1=0.5)}
     for optimizer in optimizers.values():
         optimizer.comm = comm
-    options = {"n_iter": 3} if runner_cls is ProxylessNasSearcher else {}
+    options = OPTIONS.get(algorithm, {})
     runner = runner_cls(NoStats(runner_cls.network_mode), optimizers, loaders, hp, comm=comm,
                         **options)
     runner.run()

@@ -1,5 +1,7 @@
-"""DartsSearcher on planted tasks: it must find the op that solves them."""
+"""DartsSearcher on planted tasks: it must find the op that solves them; its
+variants (second order, beta-decay) against numerical references."""
 
+import json
 import os
 
 import nnabla as nn
@@ -13,6 +15,8 @@ from nnabla_nas.dataset import DataLoader
 from nnabla_nas.optimizer import Optimizer
 from nnabla_nas.runner import DartsSearcher
 from nnabla_nas.runner.hparams import Hparams
+
+from .conftest import planted, tiny_darts_searcher
 
 OPS = ["avg_pool", "max_pool", "zero", "min_pool"]
 
@@ -64,6 +68,9 @@ def test_darts_finds_planted_max_pool(tmp_path, seed):
     assert probs[1] > 0.5, dict(zip(OPS, probs.round(3)))
     for name in ("arch.h5", "weights.h5", "metrics.csv", "log.txt", "curves.png"):
         assert os.path.isfile(tmp_path / name), name
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["alphas_moved"] is True and "warning" not in results  # the monitor agrees
+    assert "warning" not in (tmp_path / "log.txt").read_text()
 
 
 def test_steps_freeze_the_other_group(tmp_path):
@@ -160,3 +167,167 @@ def test_pc_darts_search_learns_the_betas(tmp_path):
     genotype = json.loads((tmp_path / "arch.json").read_text())
     assert genotype == model.genotype()
     assert all("edge_weight" in e for node in genotype["normal"] for e in node)
+
+
+# -- variants: second order, beta-decay ----------------------------------------------------
+class SmoothNet(ClassificationModel):
+    """Three choice points of smooth operations (the third shares the first's
+    alpha) and a linear head: the loss is smooth in the weights and in alpha."""
+
+    def __init__(self):
+        rng = np.random.RandomState(0)
+        self.first = Mo.MixedOp([Mo.Conv(2, 2, (1, 1), rng=rng),
+                                 Mo.AvgPool((3, 3), stride=(1, 1), pad=(1, 1)), Mo.Identity()])
+        self.second = Mo.MixedOp([Mo.Conv(2, 2, (3, 3), pad=(1, 1), rng=rng),
+                                  Mo.Lambda(F.sin), Mo.Identity()])
+        self.third = Mo.MixedOp([Mo.Conv(2, 2, (1, 1), rng=rng), Mo.Lambda(F.sin),
+                                 Mo.Identity()], alpha=self.first.alpha)
+        self.head = Mo.Linear(2 * 4 * 4, 2, rng=rng)
+        for alpha in (self.first.alpha, self.second.alpha):
+            alpha.d = rng.randn(*alpha.shape)
+
+    def call(self, x):
+        return self.head(self.third(self.second(self.first(x))))
+
+
+def fixed_batches():
+    """Each split is one batch of 16 images, the same at every ``next()``."""
+    x, y = planted(32, 5)
+    common = dict(mean=(0.5,), std=(0.25,), shuffle=False)
+    return {"train": DataLoader(x[:16], y[:16], 16, **common),
+            "valid": DataLoader(x[16:], y[16:], 16, **common)}
+
+
+def smooth_searcher(tmp_path, xi, **options):
+    model = SmoothNet()
+    hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16,
+                 output_path=str(tmp_path), quiet=True)
+    optimizers = {"train": Optimizer(name="Sgd", lr=xi), "valid": Optimizer(name="Sgd", lr=0.1)}
+    return DartsSearcher(model, optimizers, fixed_batches(), hp, **options)
+
+
+def arch_gradient(searcher):
+    alphas = list(searcher.arch_parameters.values())
+    for alpha in alphas:
+        alpha.grad.zero()
+    searcher.arch_gradient()
+    return np.concatenate([a.g.ravel() for a in alphas])
+
+
+def unrolled_loss(model, batches, xi):
+    """``L_val(w - xi * grad_w L_train(w, alpha), alpha)`` by an explicit virtual
+    step on a graph of its own; the weights are given back."""
+    from nnabla_nas.runner.graph import build_graph
+    graph = build_graph(model, 16, (2, 4, 4))
+    weights = list(model.get_net_parameters().values())
+    saved = [w.d.copy() for w in weights]
+    for w in weights:
+        w.grad.zero()
+    graph.feed(batches["train"])
+    graph.forward()
+    graph.loss.backward()
+    for w, w0 in zip(weights, saved):
+        w.d = w0 - xi * w.g
+    graph.feed(batches["valid"])
+    loss, _ = graph.forward()
+    for w, w0 in zip(weights, saved):
+        w.d = w0
+    return loss
+
+
+def test_second_order_gradient_is_the_derivative_through_a_virtual_step(tmp_path):
+    xi = 0.5
+    searcher = smooth_searcher(tmp_path, xi, second_order=True)
+    model = searcher.model
+    batches = {k: v.next() for k, v in fixed_batches().items()}
+    unrolled = arch_gradient(searcher)
+    searcher.second_order = False
+    first = arch_gradient(searcher)
+    # Central differences of the unrolled loss in each entry of each distinct alpha.
+    alphas = list(searcher.arch_parameters.values())
+    assert len(alphas) == 2  # the third choice point shares the first's alpha
+    h = 3e-3
+    reference = []
+    for alpha in alphas:
+        base = alpha.d.copy()
+        for i in range(alpha.size):
+            values = []
+            for step in (h, -h):
+                shifted = base.copy()
+                shifted.flat[i] += step
+                alpha.d = shifted
+                values.append(unrolled_loss(model, batches, xi))
+            alpha.d = base
+            reference.append((values[0] - values[1]) / (2 * h))
+    reference = np.array(reference)
+    scale = np.abs(reference).max()
+    np.testing.assert_allclose(unrolled, reference, rtol=1e-2, atol=1e-2 * scale)
+    # The virtual step matters here: the first-order gradient is far from it.
+    assert np.abs(first - reference).max() > 10 * 1e-2 * scale
+
+
+def test_second_order_step_gives_the_weights_back_bit_for_bit(tmp_path):
+    searcher = tiny_darts_searcher(tmp_path, second_order=True)
+    net = searcher.model
+    searcher.train_on_batch()
+    weights = {k: p.d.copy() for k, p in net.get_net_parameters().items()}  # + BN stats
+    flags = {k: p.need_grad for k, p in net.get_parameters().items()}
+    alphas = {k: p.d.copy() for k, p in net.get_arch_parameters().items()}
+    searcher.valid_on_batch()
+    for key, value in weights.items():
+        np.testing.assert_array_equal(net.get_net_parameters()[key].d, value, err_msg=key)
+    assert {k: p.need_grad for k, p in net.get_parameters().items()} == flags
+    assert any(not np.array_equal(p.d, alphas[k]) for k, p in net.get_arch_parameters().items())
+
+
+def test_second_order_uses_the_weight_step_batches(tmp_path):
+    """A step of the second order draws no more training data than a first-order
+    one, and its weight step is the same update."""
+    loaders, weights = [], []
+    for second_order in (False, True):
+        nn.clear_parameters()
+        np.random.seed(0)
+        nn.random.seed(0)
+        searcher = tiny_darts_searcher(tmp_path / str(second_order), second_order=second_order)
+        searcher.train_on_batch()
+        weights.append({k: p.d.copy() for k, p in searcher.net_parameters.items()})
+        searcher.valid_on_batch()
+        loaders.append({k: v.state_dict() for k, v in searcher.dataloader.items()})
+    assert repr(loaders[0]) == repr(loaders[1])
+    for key, value in weights[0].items():
+        np.testing.assert_array_equal(weights[1][key], value, err_msg=key)
+
+
+def logsumexp_mean(alphas):
+    """The beta-decay regularizer in float64: mean over alphas of logsumexp."""
+    return float(np.mean([np.log(np.sum(np.exp(np.asarray(a, np.float64)))) for a in alphas]))
+
+
+def test_beta_decay_adds_the_gradient_of_mean_logsumexp(tmp_path):
+    lam = 0.7
+    searcher = smooth_searcher(tmp_path, 0.1)
+    plain = arch_gradient(searcher)
+    searcher.beta_decay = lam
+    decayed = arch_gradient(searcher)
+    alphas = [a.d.ravel().astype(np.float64) for a in searcher.arch_parameters.values()]
+    # Two distinct alphas (the third choice point shares the first's): n = 2.
+    analytic = np.concatenate([lam * np.exp(a) / np.exp(a).sum() / 2 for a in alphas])
+    np.testing.assert_allclose(decayed, plain + analytic, rtol=1e-5, atol=1e-7)
+    # The added term is the derivative of lam * mean logsumexp, by central differences.
+    h, numeric = 1e-5, []
+    for i, a in enumerate(alphas):
+        for j in range(a.size):
+            sides = []
+            for step in (h, -h):
+                shifted = [b.copy() for b in alphas]
+                shifted[i][j] += step
+                sides.append(lam * logsumexp_mean(shifted))
+            numeric.append((sides[0] - sides[1]) / (2 * h))
+    np.testing.assert_allclose(decayed - plain, numeric, rtol=1e-4, atol=1e-6)
+
+
+def test_variant_options_are_checked(tmp_path):
+    from nnabla_nas.utils.registry import ConfigError
+    with pytest.raises(ConfigError, match=r"DartsSearcher.beta_decay: must be a number of at "
+                                          r"least 0"):
+        smooth_searcher(tmp_path, 0.1, beta_decay=-1.0)

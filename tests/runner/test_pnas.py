@@ -64,10 +64,14 @@ def searcher(tmp_path, model, seed, n_iter=4, regularizer=None, lr=0.2,
 def test_reinforce_concentrates_on_best_op(tmp_path, seed):
     model = KnownRewards(rng=np.random.RandomState(seed))
     s = searcher(tmp_path, model, seed)
+    assert s.summary()["alphas_moved"] is False  # the collapse monitor: uniform at first
     for _ in range(40):
         s.valid_on_batch()
     p = model.choice.probabilities()
     assert np.argmax(p) == 1 and p[1] > 0.8, p.round(3)
+    summary = s.summary()
+    assert summary["alphas_moved"] is True and "warning" not in summary
+    assert summary["param_free_share"] == 1.0  # the argmax, Identity, has no parameter
 
 
 def test_reinforce_gradient_is_the_score_function_estimate(tmp_path):

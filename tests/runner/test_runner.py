@@ -115,7 +115,8 @@ def test_frozen_restores_need_grad(hparams):
 
 
 def test_each_algorithm_lists_its_own_options():
-    assert DartsSearcher.options() == {} and Trainer.options() == {}
+    assert DartsSearcher.options() == {"second_order": False, "beta_decay": 0.0}
+    assert Trainer.options() == {}
     assert ProxylessNasSearcher.options() == {
         "regularizer": None, "reward": "accuracy", "n_iter": 10, "baseline_decay": 0.95,
         "gradient_estimator": "reinforce", "train_paths": 1}

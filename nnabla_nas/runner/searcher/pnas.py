@@ -80,7 +80,7 @@ class ProxylessNasSearcher(DartsSearcher):
     def __init__(self, model, optimizer, dataloader, args, regularizer: Optional[Dict] = None,
                  reward: str = "accuracy", n_iter: int = 10, baseline_decay: float = 0.95,
                  gradient_estimator: str = "reinforce", train_paths: int = 1, comm=None):
-        super().__init__(model, optimizer, dataloader, args, comm)
+        super().__init__(model, optimizer, dataloader, args, comm=comm)
         self.check_options({"reward": reward, "n_iter": n_iter, "baseline_decay": baseline_decay,
                             "gradient_estimator": gradient_estimator,
                             "train_paths": train_paths}, path="ProxylessNasSearcher")

@@ -9,6 +9,7 @@ import time
 from typing import Dict
 
 from ..runner import Runner
+from . import monitor
 
 
 class Searcher(Runner):
@@ -65,7 +66,8 @@ class Searcher(Runner):
         return ""
 
     def end_epoch(self, phase: str, started: float) -> None:
-        """Reports the epoch and exports the architecture."""
+        """Reports the epoch (with the :meth:`arch_figures` on the ``valid``
+        rows) and exports the architecture."""
         seconds = time.time() - started
         self.epoch += 1
         train = self.meter_mean("train")  # over every rank
@@ -76,27 +78,52 @@ class Searcher(Runner):
         line = (f"epoch {self.epoch}/{self.total_epochs} [{phase}] "
                 f"train loss {train['loss']:.4f} error {train['error']:.4f}")
         if valid:
+            figures = self.arch_figures()
             self.reporter.epoch(self.epoch, "valid", valid,
-                                self.optimizer["valid"].learning_rate(), seconds, extra)
+                                self.optimizer["valid"].learning_rate(), seconds, extra,
+                                arch=figures)
             line += f" | arch loss {valid['loss']:.4f} error {valid['error']:.4f}"
+            if figures:
+                line += (f" | alpha entropy {figures['alpha_entropy']:.3f} max p "
+                         f"{figures['alpha_max_prob']:.3f} param-free "
+                         f"{figures['param_free_share']:.2f}")
         self.reporter.info(f"{line} | {seconds:.1f}s")
         if self.comm.is_main:
             self.model.save_arch(self.output_path)
 
+    def arch_figures(self) -> Dict[str, float]:
+        """The collapse monitor's figures of the current architecture weights
+        (:func:`~.monitor.arch_figures`; empty for a model without choice points)."""
+        return monitor.arch_figures(self.model, self.mixed_ops)
+
     def finish(self) -> Dict[str, object]:
         """Writes the final ``weights.h5`` and ``results.json`` (atomically); returns
         the summary. Run after the last epoch's checkpoint, and again when a
-        finished search is rerun, so an interrupted end is completed."""
+        finished search is rerun, so an interrupted end is completed. A search
+        whose alphas barely moved (:func:`~.monitor.alphas_moved`) ends with a
+        warning naming the knobs, also in ``results.json``."""
         if self.comm.is_main:
             self.model.save_parameters(os.path.join(self.output_path, "weights.h5"))
         summary = self.summary()
         self.write_json("results.json", summary)
         self.reporter.info(f"search done: architecture in {self.output_path}/arch.json "
                            f"(arch.h5, pictures beside it), weights in weights.h5")
+        if "warning" in summary:
+            self.reporter.info(f"warning: {summary['warning']}")
         return summary
 
     def summary(self) -> Dict[str, object]:
-        """What the search produced."""
-        return {"algorithm": type(self).__name__, "epochs": self.epoch,
-                "output_path": self.output_path,
-                "arch": os.path.join(self.output_path, "arch.h5")}
+        """What the search produced: also the monitor's figures of the final
+        architecture weights, ``alphas_moved``, and the ``warning`` when they
+        barely moved."""
+        summary = {"algorithm": type(self).__name__, "epochs": self.epoch,
+                   "output_path": self.output_path,
+                   "arch": os.path.join(self.output_path, "arch.h5")}
+        figures = self.arch_figures()
+        if figures:
+            moved = monitor.alphas_moved(figures)
+            summary.update(figures, alphas_moved=moved)
+            if not moved:
+                summary["warning"] = monitor.warning(
+                    figures, self.optimizer["valid"].learning_rate(), self.args.epoch)
+        return summary

@@ -218,6 +218,11 @@ class SearchCell(Cell):
             return [F.mul_scalar(reduce(F.add2, live), 1.0 / len(live))]
         return live or terms[:1]
 
+    def edge(self, node: int, input_index: int) -> Mo.MixedOp:
+        """The MixedOp on the edge from state ``input_index`` to intermediate
+        node ``node``."""
+        return self._mixed[num_edges(node) + input_index]
+
     def probabilities(self) -> np.ndarray:
         """``(num_edges, len(CANDIDATES))``: softmax of each edge's alpha."""
         return np.stack([op.probabilities() for op in self._mixed])

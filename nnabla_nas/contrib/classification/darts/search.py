@@ -9,7 +9,7 @@ References:
 """
 
 import os
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -163,6 +163,21 @@ class SearchNet(DartsNetwork):
         weights = self.edge_weights() or {}
         return make_genotype(probs["normal"], probs["reduce"], self._num_choices,
                              weights.get("normal"), weights.get("reduce"))
+
+    def argmax_operators(self) -> List[Mo.Module]:
+        """The operations of :meth:`genotype`: every kept edge of each cell type
+        present in the stack, as the module of that edge in the first cell of
+        the type (in a reduction cell, ``skip_connect`` on an edge from a cell
+        input is a :class:`~.ops.FactorizedReduce`, with convolutions)."""
+        genotype, operators = self.genotype(), []
+        for cell_type in CELL_TYPES:
+            cell = next((c for c in self.cells if c.reduction == (cell_type == "reduce")), None)
+            if cell is None:
+                continue
+            for node, edges in enumerate(genotype[cell_type]):
+                operators += [cell.edge(node, e["input"]).ops[CANDIDATES.index(e["op"])]
+                              for e in edges]
+        return operators
 
     def save_arch(self, folder: str) -> None:
         """Writes to ``folder``: ``arch.h5`` (the alphas, and the betas with edge

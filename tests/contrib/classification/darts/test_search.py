@@ -304,3 +304,21 @@ def test_arch_h5_holds_the_betas_and_loads_back(tmp_path):
 def test_bad_pc_darts_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SearchNet(1, kwargs.pop("init_channels"), 3, 10, **kwargs)
+
+
+def test_argmax_operators_are_the_genotype_modules():
+    """The collapse monitor's view: the module of every kept edge, from the first
+    cell of each type (normal cell 0, reduction cell 1 for 3 cells)."""
+    net = SearchNet(1, 2, 3, 10, shared=True)
+    d = np.zeros((8, 1, 1, 1, 1))
+    d[CANDIDATES.index("max_pool_3x3")] = 3.0
+    net.alpha_reduce[13].d = d                     # node 3, input node 2
+    operators = net.argmax_operators()
+    genotype = net.genotype()
+    assert len(operators) == 2 * 4 * 2
+    expected = [cell._mixed[sum(2 + i for i in range(node)) + e["input"]].ops[
+        CANDIDATES.index(e["op"])]
+        for cell, kind in ((net.cells[0], "normal"), (net.cells[1], "reduce"))
+        for node, edges in enumerate(genotype[kind]) for e in edges]
+    assert all(a is b for a, b in zip(operators, expected))
+    assert operators[-1] is net.cells[1].edge(3, 4).ops[CANDIDATES.index("max_pool_3x3")]
