@@ -75,6 +75,8 @@ def build_run(config: RunConfig, comm: Optional[Communicator] = None) -> Run:
         optimizer.comm = comm
     options = dict(config.options)
     if "regularizer" in runner_cls.options():
+        if any(opts.get("runtime") == "onnxruntime" for opts in config.regularizer.values()):
+            from ..export import latency  # noqa: F401  (registers the onnxruntime runtime)
         options["regularizer"] = {name: ESTIMATORS.get(name)(**opts)
                                   for name, opts in config.regularizer.items()}
     runner = runner_cls(model, optimizers, loaders, hp, comm=comm, **options)

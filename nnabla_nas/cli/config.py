@@ -172,8 +172,27 @@ def _check_optimizer(data: dict, algorithm: str, runner) -> Tuple[dict, dict]:
         if options is not None and not isinstance(options, dict):
             raise ConfigError(f"{path}.{name}: expected an object of options, got {options!r}")
         check_kwargs(ESTIMATORS.get(name, path), options or {}, f"{path}.{name}")
+        if (options or {}).get("runtime") == "onnxruntime":
+            check_onnxruntime(f"{path}.{name}.runtime")
     sections = {k: dict(v) for k, v in optimizer.items() if k != "regularizer"}
     return sections, {k: dict(v or {}) for k, v in regularizer.items()}
+
+
+def check_onnxruntime(key: str) -> None:
+    """Registers the ``onnxruntime`` latency runtime (:mod:`nnabla_nas.export.latency`)
+    and checks that its packages are installed.
+
+    Raises:
+        ConfigError: If onnx, onnxruntime or nnabla-converter is missing (one
+            line naming ``key`` and the install line).
+    """
+    from ..export import latency  # noqa: F401  (registers the runtime)
+    from ..export.errors import MissingDependency, require
+    try:
+        for module in ("onnx", "onnxruntime", "nnabla.utils.converter.onnx"):
+            require(module)
+    except MissingDependency as err:
+        raise ConfigError(f"{key}: 'onnxruntime' times layers in ONNX Runtime; {err}") from None
 
 
 def _check_hparams(data: dict, algorithm: str, runner) -> Tuple[Hparams, dict]:

@@ -7,7 +7,7 @@ converts the NNP graph, function by function.
 import contextlib
 import io
 import logging
-from typing import Iterator
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -93,14 +93,19 @@ def nnp_to_onnx(nnp_path: str, path: str, batch_size: int, doc: str = "") -> Non
                 onnx.save(model, tmp)
 
 
-def session(path: str, threads: int = 0):
-    """An ONNX Runtime CPU session of ``path`` (``threads=0``: its default)."""
+def session(path: str, threads: int = 0, profile_prefix: Optional[str] = None):
+    """An ONNX Runtime CPU session of ``path`` (``threads=0``: its default);
+    with ``profile_prefix``, ONNX Runtime's profiler records every run into a
+    JSON file of that prefix (``end_profiling()`` returns its path)."""
     ort = require("onnxruntime")
     options = ort.SessionOptions()
     options.log_severity_level = 3
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 

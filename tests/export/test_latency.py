@@ -72,3 +72,38 @@ def test_identity_costs_nothing_and_two_input_modules_are_refused():
     merge(nn.Variable((1, 4)), nn.Variable((1, 4)))
     with pytest.raises(RuntimeError, match="times modules of one Variable input"):
         profile_module(merge, **FAST)
+
+
+class TwoBranches(Mo.Module):
+    """A network whose last layer, outside any choice point, takes two inputs."""
+
+    def __init__(self):
+        self.left = Mo.Sequential(Mo.Linear(4, 4), Mo.ReLU())  # timed whole
+        self.right, self.merge = Mo.ReLU6(), Mo.Merging("add")
+
+    def call(self, x):
+        return self.merge(self.left(x), self.right(x))
+
+
+def test_a_unit_with_two_inputs_is_one_line_naming_it():
+    net = TwoBranches()
+    with nn.no_grad():
+        net(nn.Variable((1, 4)))
+    est = LatencyEstimator(runtime="onnxruntime", **FAST)
+    with pytest.raises(RuntimeError) as info:
+        est.predict(net)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("layer 'merge': ")
+    assert "Merging was called on input shapes [(1, 4), (1, 4)]" in message
+
+
+def test_layout_conversions_of_a_module_alone_are_read_from_the_profiler(tmp_path):
+    """A convolution alone runs between ONNX Runtime's conversions into and out of
+    its blocked layout; inside a network it does not, so they are taken off."""
+    from nnabla_nas.export.latency import exported, layout_seconds
+    conv, relu = Mo.Conv(16, 16, (1, 1)), Mo.ReLU()
+    x = np.random.RandomState(0).randn(1, 16, 8, 8)
+    with exported(conv, (16, 8, 8)) as path:
+        assert layout_seconds(path, x, **FAST) > 0
+    with exported(relu, (16, 8, 8)) as path:
+        assert layout_seconds(path, x, **FAST) == 0

@@ -51,13 +51,13 @@ def onehot_loaders(n=64, seed=0):
 
 
 def searcher(tmp_path, model, seed, n_iter=4, regularizer=None, lr=0.2,
-             gradient_estimator="reinforce"):
+             gradient_estimator="reinforce", reward="accuracy"):
     hp = Hparams(epoch=1, batch_size_train=16, batch_size_valid=16, seed=seed,
                  output_path=str(tmp_path), quiet=True)
     opts = {"train": Optimizer(name="Sgd", lr=0.1), "valid": Optimizer(name="Adam", lr=lr)}
     return ProxylessNasSearcher(model, opts, onehot_loaders(seed=seed), hp,
                                 regularizer=regularizer, n_iter=n_iter, baseline_decay=0.9,
-                                gradient_estimator=gradient_estimator)
+                                gradient_estimator=gradient_estimator, reward=reward)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -151,12 +151,14 @@ def test_weight_steps_keep_adam_state(tmp_path):
 
 
 def budget_ops():
+    """Accuracy 0, 1 and 0.75; validation loss 2.34, 0.34 and 0.80 (logits of 2
+    for the right class)."""
     mask = nn.Variable.from_numpy_array(np.array([1, 0, 0, 0], np.float32).reshape(1, C, 1, 1))
     exact = Mo.Conv(C, C, (1, 1), with_bias=False, fix_parameters=True,
-                    w_init=np.eye(C, dtype=np.float32).reshape(C, C, 1, 1))
-    return [Mo.Lambda(lambda x: roll(x)),                   # reward 0
-            exact,                                          # reward 1, slow (10 ms)
-            Mo.Lambda(lambda x: x + 2 * roll(x) * mask)]    # reward 0.75, fast (1 ms)
+                    w_init=2 * np.eye(C, dtype=np.float32).reshape(C, C, 1, 1))
+    return [Mo.Lambda(lambda x: 2 * roll(x)),                    # reward 0
+            exact,                                               # reward 1, slow (10 ms)
+            Mo.Lambda(lambda x: 2 * (x + 2 * roll(x) * mask))]   # reward 0.75, fast (1 ms)
 
 
 def latency_table(tmp_path):
@@ -182,16 +184,19 @@ def latency_table(tmp_path):
     return str(path)
 
 
+@pytest.mark.parametrize("reward", ["accuracy", "loss"])
 @pytest.mark.parametrize("bound,expected", [(2.0, 2), (None, 1)],
                          ids=["tight-bound-picks-fast", "no-bound-picks-accurate"])
-def test_latency_bound_moves_the_search(tmp_path, bound, expected):
+def test_latency_bound_moves_the_search(tmp_path, bound, expected, reward):
+    """With the loss reward, the slow op's loss 0.34 over budget counts as
+    0.34 / (2 / 10) = 1.7, above the fast op's 0.80."""
     from nnabla_nas.utils.estimator import LatencyEstimator
     table = latency_table(tmp_path)
     regularizer = {}
     if bound is not None:
         regularizer["LatencyEstimator"] = LatencyEstimator(weight=1.0, bound=bound, table=table)
     model = KnownRewards(budget_ops(), rng=np.random.RandomState(0))
-    s = searcher(tmp_path, model, 0, regularizer=regularizer)
+    s = searcher(tmp_path, model, 0, regularizer=regularizer, reward=reward)
     for _ in range(40):
         s.valid_on_batch()
     p = model.choice.probabilities()

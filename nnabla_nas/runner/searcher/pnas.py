@@ -36,8 +36,9 @@ class ProxylessNasSearcher(DartsSearcher):
     * Weight step: sample a path, update that path's weights (the optimizer
       holds only them; its state for the others is kept aside, not reset).
     * Architecture step: draw ``n_iter`` paths, score each on the same
-      validation mini-batches with reward ``r = R * prod_j min(1, T_j/c_j)^w_j``
-      (``R = 1 - error`` or ``-loss``; ``c_j`` the estimate of regularizer
+      validation mini-batches with reward ``r = (1 - error) * f`` (or
+      ``r = -loss / f`` with ``reward="loss"``), where
+      ``f = prod_j min(1, T_j/c_j)^w_j`` (``c_j`` the estimate of regularizer
       ``j``, ``T_j`` its bound, ``w_j`` its weight), and move ``alpha`` along
       the score-function gradient ``mean_i (r_i - b) grad log p(a_i)`` with a
       moving-average baseline ``b`` (decay ``baseline_decay``).
@@ -251,10 +252,13 @@ class ProxylessNasSearcher(DartsSearcher):
             loss += b_loss / len(batches)
             err += b_err / len(batches)
         self.check_finite(loss, "valid loss")
-        reward = 1.0 - err if self.reward == "accuracy" else -loss
+        factor = 1.0
         for name, estimator in self.regularizer.items():
             self._estimates[name].append(estimator.predict(self.model))
-            reward *= estimator.factor(self.model)
+            factor *= estimator.factor(self.model)
+        # The factor (<= 1) lowers the reward of an architecture over budget:
+        # its accuracy is multiplied by it, its loss divided by it.
+        reward = (1.0 - err) * factor if self.reward == "accuracy" else -loss / factor
         return reward, score, loss, err
 
     def epoch_extra(self) -> str:

@@ -201,8 +201,11 @@ class LatencyEstimator(Estimator):
                 f"in the latency table for context '{key[0]}' and cannot be measured on "
                 f"the current context '{current}'")
         if self.runtime == "onnxruntime":
-            seconds = self._backend().profile_module(layer, self.n_run, self.warmup, self.batch_size,
-                                                     self.threads, self.clock)
+            try:
+                seconds = self._backend().profile_module(layer, self.n_run, self.warmup,
+                                                         self.batch_size, self.threads, self.clock)
+            except RuntimeError as err:
+                raise RuntimeError(f"layer '{name}': {err}") from None
         else:
             seconds = profile_layer(layer, self.n_run, self.warmup, name, self.batch_size)
         if seconds is None:  # returns its input: nothing runs
