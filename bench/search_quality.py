@@ -230,6 +230,8 @@ def run_main(algo: str, config: dict, out_dir: str) -> dict:
     if os.path.isfile(os.path.join(out_dir, "results.json")) and os.path.isfile(record_path):
         with open(record_path) as f:
             return json.load(f)
+    if _REPORT_ONLY and os.path.isfile(os.path.join(out_dir, "results.json")):
+        return {}  # finished, but its runner was stopped before it kept the record
     if _REPORT_ONLY:
         raise RuntimeError(f"not finished: {os.path.relpath(out_dir, ROOT)} (--report-only)")
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)
