@@ -1,6 +1,6 @@
 """A ProxylessNAS search under an ONNX Runtime latency bound in milliseconds
-(``main.py`` in a subprocess) ends on a network within the bound, where the
-search's starting point is not."""
+(``main.py`` in a subprocess, its table measured there) moves from the slowest
+architecture, where it starts, to one with at most one slow block."""
 
 import json
 import subprocess
@@ -54,14 +54,17 @@ def latencies_ms(nets, rounds=3):
 
 def test_a_search_under_a_latency_bound_ends_within_it(tmp_path):
     slow, fast = architecture([0, 0, 0]), architecture([1, 1, 1])
-    bound = float(np.mean(latencies_ms([slow, fast])))  # at most one slow block fits
+    slow_ms, fast_ms = latencies_ms([slow, fast])
+    # Half a slow block above the fastest: a search that keeps two slow blocks is
+    # over it even if the table it measures runs 30% faster than this timing.
+    bound = float(fast_ms + (slow_ms - fast_ms) / 6)
     cfg = {"dataloader": {"npz": {"path": bright_squares(tmp_path / "squares.npz")}},
            "network": {"mobilenet": NETWORK},
            "optimizer": {"valid": {"name": "Adam", "lr": 0.3, "beta1": 0.0},
                          "regularizer": {"LatencyEstimator": {
-                             "weight": 4.0, "bound": bound, "unit": "ms",
+                             "weight": 8.0, "bound": bound, "unit": "ms",
                              "runtime": "onnxruntime", "clock": "cpu"}}},
-           "hparams": {"epoch": 2, "warmup": 1, "batch_size_train": 16,
+           "hparams": {"epoch": 3, "warmup": 1, "batch_size_train": 16,
                        "batch_size_valid": 16, "n_iter": 4, "seed": 0}}
     (tmp_path / "search.json").write_text(json.dumps(cfg))
     out = tmp_path / "search"
@@ -72,7 +75,7 @@ def test_a_search_under_a_latency_bound_ends_within_it(tmp_path):
     assert "LatencyEstimator=" in (out / "metrics.csv").read_text()
     ops = [block["op"] for block in json.loads((out / "arch.json").read_text())]
     assert ops.count("MB6 7x7") <= 1, ops
-    # The search folder's argmax network, measured beside the two extremes: within
-    # the bound (the bound's place between them taken again, under the same load).
+    # The search folder's argmax network, measured beside the two extremes (under
+    # the same load): below the middle between them, where one slow block is.
     found, slow_ms, fast_ms = latencies_ms([load_run_network(str(out)).model, slow, fast])
     assert found <= (slow_ms + fast_ms) / 2, (ops, found, slow_ms, fast_ms, bound)
