@@ -393,7 +393,7 @@ def markdown(rep: dict) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in rep["entries"]:
-        acc = pct(e["accuracies"]) if e["accuracies"] else "failed"
+        acc = pct(e["accuracies"]) if e["accuracies"] else "not finished"
         beats = (f"{e['beats_random']}/{s['random_cells']}" if "beats_random" in e else "")
         search = e.get("search") or {}
         t = f"{search['wall_s'] / 60:.1f}" if search else ""
