@@ -54,7 +54,9 @@ def malformed(draw):
         set_path(cfg, draw(st.sampled_from(NUMERIC)), draw(not_a_number))
     elif kind == "range":
         path = draw(st.sampled_from(NUMERIC[:7]))
-        set_path(cfg, path, draw(st.integers(max_value=0 if path[-1] != "warmup" else -1,
+        # 0 is valid for warmup (none) and mini_batch_train (no accumulation).
+        zero_ok = path[-1] in ("warmup", "mini_batch_train")
+        set_path(cfg, path, draw(st.integers(max_value=-1 if zero_ok else 0,
                                              min_value=-10**6)))
     elif kind == "unknown":
         section = draw(st.sampled_from(SECTIONS))
