@@ -22,7 +22,7 @@ Writes ``bench/results/latency_bound-<stamp>.json`` (numbers, commands, machine
 and load) and the run folders under ``bench/results/latency_bound/<stamp>/``.
 Exit status 1 when the bounded search's network measures above the bound.
 
-    python bench/latency_bound.py                 # 27 min on 2 cores at load average 4 to 6
+    python bench/latency_bound.py                 # 24 min on 2 idle cores, 27 at load average 4 to 6
     python bench/latency_bound.py --quick         # smoke run: 1 warmup + 1 search epoch
 
 Needs the export extra (onnx, onnxruntime, nnabla-converter --no-deps).

@@ -147,9 +147,12 @@ def profile_module(module: Module, n_run: int = 10, warmup: int = 2,
     """Median ONNX Runtime latency in seconds of ``module`` alone, on the shape
     of its last input (batch axis set to ``batch_size`` when given).
 
-    The layout conversions ONNX Runtime adds at the module's own input and
-    output (:data:`LAYOUT_OPS`, timed by its profiler) are taken off: inside a
-    network they are not run between the module and its neighbours.
+    The time includes the layout conversions ONNX Runtime adds at the module's
+    own input and output (:data:`LAYOUT_OPS`), which inside a network run once
+    per chain rather than per module. Taking them off (:func:`layout_seconds`)
+    was measured and made the table's sum worse against whole networks
+    (``bench/latency_layout.py``, ``bench/latency_onnx.py``): modules also run
+    slower inside a network than alone, and the two biases mostly cancel.
 
     Returns:
         The latency, or None when the module returns its input (it costs nothing).
@@ -171,13 +174,12 @@ def profile_module(module: Module, n_run: int = 10, warmup: int = 2,
             return None
         with exported(module, input_shape, batch) as path:
             sess = session(path, threads=threads)
-            layout = layout_seconds(path, x, n_run, warmup, threads)
     except Exception as err:  # the export names what failed
         raise RuntimeError(f"cannot time {type(module).__name__}({module.extra_repr()}) in "
                            f"ONNX Runtime: {type(err).__name__}: {err}") from err
     finally:
         module.input_shapes = recorded
-    return max(0.0, time_session(sess, x, n_run, warmup, clock) - layout)
+    return time_session(sess, x, n_run, warmup, clock)
 
 
 def run_overhead(n_run: int = 50, warmup: int = 5, threads: int = 1,
