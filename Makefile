@@ -21,11 +21,15 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# Both cores (pytest-xdist); a test file stays on one worker, so its module-scoped
+# fixtures (often whole main.py runs) are built once.
+PYTEST := $(PY) -m pytest -q -n 2 --dist loadfile
+
 test: venv
-	$(PY) -m pytest -q tests
+	$(PYTEST) tests
 
 test-fast: venv
-	$(PY) -m pytest -q tests -m "not slow"
+	$(PYTEST) tests -m "not slow"
 
 # The quickstart: DARTS search on the bundled digits, retrain of the found cell, test accuracy.
 run: venv
