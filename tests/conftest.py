@@ -34,3 +34,10 @@ def nnabla_state():
 def rng():
     """A fixed numpy random state."""
     return np.random.RandomState(0)
+
+
+def pytest_collection_modifyitems(items):
+    """Runs the end-to-end (``slow``) tests first: ``make test`` spreads whole files
+    over two workers (pytest-xdist ``--dist loadfile``), and a long file started
+    last would leave one worker idle while the other finishes it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
