@@ -1,9 +1,10 @@
 """The ONNX Runtime latency table's sum with and without the layout conversions, against whole networks.
 
 A unit (block or layer) timed alone in ONNX Runtime pays conversions into and
-out of its blocked channel layout (NCHWc) that a whole network pays once; the
-``onnxruntime`` LatencyEstimator takes them off (read from ONNX Runtime's
-profiler). This script measures what that does to the table's error: for
+out of its blocked channel layout (NCHWc) that a whole network pays once.
+Taking them off each entry (read from ONNX Runtime's profiler) was tried in the
+``onnxruntime`` LatencyEstimator and reverted: it made the table's error
+larger (``docs/deploy.rst``). This script measures what it does: for
 ``--archs`` random architectures of three MobileNetV2 spaces (the 7-block
 32x32 space of ``bench/latency_bound.py``, the 16-block 32x32 CIFAR stages and
 the ImageNet stages at 224x224) it times every distinct unit and every whole
