@@ -179,14 +179,13 @@ def _check_optimizer(data: dict, algorithm: str, runner) -> Tuple[dict, dict]:
 
 
 def check_onnxruntime(key: str) -> None:
-    """Registers the ``onnxruntime`` latency runtime (:mod:`nnabla_nas.export.latency`)
-    and checks that its packages are installed.
+    """Checks that the packages of the ``onnxruntime`` latency runtime are
+    installed (:func:`~nnabla_nas.cli.build.build_run` registers the runtime).
 
     Raises:
         ConfigError: If onnx, onnxruntime or nnabla-converter is missing (one
             line naming ``key`` and the install line).
     """
-    from ..export import latency  # noqa: F401  (registers the runtime)
     from ..export.errors import MissingDependency, require
     try:
         for module in ("onnx", "onnxruntime", "nnabla.utils.converter.onnx"):
