@@ -254,8 +254,9 @@ class ProxylessNasSearcher(DartsSearcher):
         self.check_finite(loss, "valid loss")
         factor = 1.0
         for name, estimator in self.regularizer.items():
-            self._estimates[name].append(estimator.predict(self.model))
-            factor *= estimator.factor(self.model)
+            cost = estimator.predict(self.model)
+            self._estimates[name].append(cost)
+            factor *= estimator.factor_of(cost)
         # The factor (<= 1) lowers the reward of an architecture over budget:
         # its accuracy is multiplied by it, its loss divided by it.
         reward = (1.0 - err) * factor if self.reward == "accuracy" else -loss / factor

@@ -56,7 +56,10 @@ class Estimator:
         Returns:
             A factor in ``(0, 1]``.
         """
-        cost = self.predict(model)
+        return self.factor_of(self.predict(model))
+
+    def factor_of(self, cost: float) -> float:
+        """:meth:`factor` for an architecture whose :meth:`predict` is ``cost``."""
         if cost <= self.bound:
             return 1.0
         return (self.bound / cost) ** self.weight
