@@ -13,7 +13,18 @@ normalization in training mode), once per variant and seed:
 * ``<sampling>x<K>``: K paths per step on the same batch, their gradients summed
   before the one update (FairNAS; K times the work);
 * ``<sampling>-same``: a control, the sampled code path drawing the same path
-  every step.
+  every step;
+* ``<sampling>/<limit>/...``: diagnostics that narrow what a path may vary in
+  (:func:`restrict`): ``nodes/fixed-inputs`` (operations vary, inputs fixed),
+  ``nodes/fixed-ops`` (inputs vary, operations fixed), ``nodes/<ops>``
+  (operations only from ``<ops>``: ``convs``, ``free``, ``sep3`` or names
+  joined by ``+``), ``.../shared`` (``share_kernels=True``: the 3x3
+  convolutions on the centres of the 5x5 ones' kernels) and ``.../dirac`` (an
+  experiment: the edges' pointwise convolutions start near the identity).
+
+After training, each run is also scored on 320 photos of the file it never
+trained on, each batch through a path drawn as in training (the
+"held-out" column).
 
 It prints the mean train error of steps 1-22, 45-66 and 89-110 (the error of
 each batch before its update) as mean ± sample std over the seeds, and writes
@@ -27,6 +38,7 @@ problem of ``tests/runner/test_pnas.py`` (eight operations, one best).
 
     python bench/pnas_learning.py learn --seeds 0 1 2
     python bench/pnas_learning.py learn --variants fixed nodes --seeds 0   # a subset
+    python bench/pnas_learning.py learn --variants nodes/fixed-ops nodes/convs nodes/shared
     python bench/pnas_learning.py memory --steps 50 --sampling nodes
     python bench/pnas_learning.py planted      # REINFORCE vs binary gates, planted op
     python bench/pnas_learning.py bnstats SEARCH_DIR   # rewards: batch vs running stats
@@ -50,16 +62,22 @@ WINDOWS = ((1, 22), (45, 66), (89, 110))
 VARIANTS = ("fixed", "edges", "edges-no-none", "edges-mean", "nodes", "edgesx2", "nodesx2")
 
 
-def photos(path: str, n: int = 350, seed: int = 0):
-    """The same ``n`` photos for every run: a seeded draw from the file."""
+def photos(path: str, n: int = 350, seed: int = 0, held: int = 320):
+    """The same ``n`` photos for every run (a seeded draw from the file), and
+    ``held`` other photos of the file, which no run trains on."""
     data = np.load(path)
-    index = np.random.RandomState(seed).permutation(len(data["y"]))[:n]
-    return data["x"][index], data["y"][index]
+    index = np.random.RandomState(seed).permutation(len(data["y"]))
+    train, other = index[:n], index[n:n + held]
+    return (data["x"][train], data["y"][train]), (data["x"][other], data["y"][other])
 
 
 def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 32,
-                 channels: int = 8, cells: int = 5):
-    """Train errors of ``steps`` weight steps of ``variant``; returns (errors, seconds)."""
+                 channels: int = 8, cells: int = 5, held=None):
+    """Train errors of ``steps`` weight steps of ``variant``; returns (errors,
+    seconds, held-out error). The held-out error is that of the trained
+    supernet on the photos ``held = (x, y)``, one mini-batch of ``batch`` at a
+    time, each through a path drawn as in training, with batch statistics (as
+    the architecture step's reward passes); None without ``held``."""
     import nnabla as nn
 
     from nnabla_nas.contrib import pnas
@@ -68,18 +86,39 @@ def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 3
     from nnabla_nas.optimizer import Optimizer
     from nnabla_nas.runner.graph import build_graph
 
+    variant, *limits = variant.split("/")
     sampling, _, paths = variant.rpartition("x") if variant[-1].isdigit() else (variant, "", "1")
     paths = int(paths)
     np.random.seed(seed)
     nn.seed(seed)
     nn.clear_parameters()
-    if sampling == "fixed":
+    if sampling.startswith("mobilenet"):
+        from nnabla_nas.contrib import mobilenet
+        model = mobilenet.SearchNet(10, mode="max" if sampling.endswith("fixed") else "sample",
+                                    share_kernels="shared" in limits, **MOBILENET)
+    elif sampling == "fixed":
         model = pnas.SearchNet(3, channels, cells, 10, mode="max")
+    else:
+        model = pnas.SearchNet(3, channels, cells, 10, sampling=sampling.replace("-same", ""),
+                               share_kernels="shared" in limits)
+        if "dirac" in limits:  # experiment: pointwise convolutions of the edges start as identity
+            from nnabla_nas import module as Mo
+            rng = np.random.RandomState(seed)
+            for _, cell in model.get_modules():
+                if isinstance(cell, Mo.MixedOp):
+                    for _, conv in cell.get_modules():
+                        if isinstance(conv, Mo.Conv) and conv._W.shape[2:] == (1, 1) and \
+                                conv._W.shape[0] == conv._W.shape[1]:
+                            c = conv._W.shape[0]
+                            conv._W.d = (np.eye(c) + rng.uniform(-0.1, 0.1, (c, c))).reshape(
+                                conv._W.shape)
+    limits = [name for name in limits if name not in ("shared", "dirac")]
+    if sampling.endswith("fixed"):  # one random path: the argmax of random alphas
         rng = np.random.RandomState(seed)
         for alpha in model.get_arch_parameters().values():
             alpha.d = rng.randn(*alpha.shape)
-    else:
-        model = pnas.SearchNet(3, channels, cells, 10, sampling=sampling.replace("-same", ""))
+    if limits:
+        restrict(model, limits, np.random.RandomState(seed))
     model.apply(training=True)
     # "<sampling>-same": the sampled code path, but every step draws the same path
     # (each MixedOp's random state is rewound before each build): a control.
@@ -112,33 +151,97 @@ def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 3
         opt.set_parameters(used)
         opt.update()
         errors.append(err)
-    return errors, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if held is None:
+        return errors, seconds, None
+    heldout = DataLoader(*held, batch, shuffle=False, mean=mean, std=std)
+    held_errors = []
+    with nn.no_grad():
+        for _ in range(len(held[1]) // batch):
+            for r, state in zip(rngs, first or ()):
+                r.set_state(state)
+            graph = build_graph(model, batch, x.shape[-1:] + x.shape[1:3])
+            graph.feed(heldout.next())
+            held_errors.append(graph.forward()[1])
+            del graph
+    return errors, seconds, float(np.mean(held_errors))
+
+
+#: The MobileNetV2 space of the ``mobilenet`` and ``mobilenet-fixed`` variants:
+#: a small stage table for 32x32 photos (7 searched blocks).
+MOBILENET = dict(width_mult=0.5, settings=((16, 1, 1), (24, 2, 2), (32, 2, 2), (64, 2, 2)),
+                 stem_stride=1)
+
+#: Operation sets a diagnostic variant may restrict the paths to.
+OP_SETS = {"convs": ("dil_conv_3x3", "dil_conv_5x5", "sep_conv_3x3", "sep_conv_5x5"),
+           "free": ("max_pool_3x3", "avg_pool_3x3", "skip_connect"),
+           "sep3": ("sep_conv_3x3",)}
+
+
+def restrict(model, limits, rng: np.random.RandomState) -> None:
+    """Diagnostic variants ``nodes/<limit>/...``: narrows what the ``nodes``
+    draw can vary by setting alphas (the draw reads ``softmax(alpha)``):
+
+    * ``fixed-inputs``: every node reads two fixed random inputs (the other
+      edges' ``none`` gets alpha 30, so they are never drawn); the operations
+      still vary;
+    * ``fixed-ops``: every edge has one fixed random operation (the others get
+      alpha -30); the inputs still vary;
+    * ``convs``, ``free``, ``sep3`` (:data:`OP_SETS`) or operation names, joined
+      by ``+``: operations only from that set.
+    """
+    from nnabla_nas.contrib.classification.darts.cells import SearchCell
+    from nnabla_nas.contrib.classification.darts.ops import CANDIDATES
+    none = CANDIDATES.index("none")
+    allowed = [k for k in range(len(CANDIDATES)) if k != none]
+    for name in limits:
+        if name not in ("fixed-inputs", "fixed-ops"):  # "sep3+free", "sep_conv_5x5"...
+            allowed = sorted({CANDIDATES.index(op) for part in name.split("+")
+                              for op in OP_SETS.get(part, (part,))})
+    for _, cell in model.get_modules():
+        if not isinstance(cell, SearchCell):
+            continue
+        for node in range(cell._num_nodes):
+            inputs = rng.choice(node + 2, 2, replace=False)
+            for j in range(node + 2):
+                alpha = np.full(len(CANDIDATES), -30.0)
+                alpha[allowed] = 0.0
+                if "fixed-ops" in limits:
+                    alpha[:] = -30.0
+                    alpha[rng.choice(allowed)] = 0.0
+                if "fixed-inputs" in limits and j not in inputs:
+                    alpha[none] = 30.0
+                cell.edge(node, j).alpha.d = alpha.reshape(cell.edge(node, j).alpha.shape)
 
 
 def learn(a) -> None:
-    x, y = photos(a.data, a.n)
+    (x, y), held = photos(a.data, a.n)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     rows, raw = [], {}
     for variant in a.variants:
-        per_seed, seconds = [], []
+        per_seed, seconds, heldout = [], [], []
         for seed in a.seeds:
-            errors, sec = train_errors(variant, seed, x, y, a.steps)
+            errors, sec, held_error = train_errors(variant, seed, x, y, a.steps, held=held)
             per_seed.append([float(np.mean(errors[lo - 1:hi])) for lo, hi in WINDOWS])
             seconds.append(sec)
+            heldout.append(held_error)
             print(f"{variant:>14} seed {seed}: " +
-                  " ".join(f"{e:.3f}" for e in per_seed[-1]) + f"  ({sec:.0f} s)", flush=True)
-        raw[variant] = {"windows": per_seed, "seconds": seconds}
+                  " ".join(f"{e:.3f}" for e in per_seed[-1]) +
+                  f"  held-out {held_error:.3f}  ({sec:.0f} s)", flush=True)
+        raw[variant] = {"windows": per_seed, "seconds": seconds, "held_out": heldout}
         cells = [mean_std([s[w] for s in per_seed]) for w in range(len(WINDOWS))]
-        rows.append((variant, cells, float(np.mean(seconds))))
+        rows.append((variant, cells + [mean_std(heldout)], float(np.mean(seconds))))
     head = ("| variant | " + " | ".join(f"steps {lo}-{hi}" for lo, hi in WINDOWS) +
-            " | s / run |\n|---|" + "---:|" * (len(WINDOWS) + 1))
+            " | held-out | s / run |\n|---|" + "---:|" * (len(WINDOWS) + 2))
     lines = [f"| {v} | " + " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in cells) +
              f" | {sec:.0f} |" for v, cells, sec in rows]
     m = machine()
     text = "\n".join([
         f"Train error of {a.steps} weight steps (mean ± sample std over seeds "
         f"{' '.join(map(str, a.seeds))}); {a.n} photos of {os.path.basename(a.data)}, "
-        "batch 32, Momentum lr 0.025 momentum 0.9, pnas.SearchNet(3, 8, 5, 10). Chance 0.9.",
+        "batch 32, Momentum lr 0.025 momentum 0.9, pnas.SearchNet(3, 8, 5, 10). Chance 0.9. "
+        f"Held-out: error after training on {len(held[1])} other photos of the file, "
+        "each batch through a path drawn as in training, batch statistics.",
         "", head, *lines, "",
         f"Machine: {m['cpu']}, {m['cores']} cores (shared), Python {m['python']}; "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
@@ -146,7 +249,7 @@ def learn(a) -> None:
     print()
     print(text)
     os.makedirs(RESULTS, exist_ok=True)
-    out = os.path.join(RESULTS, f"pnas_learning-{stamp}")
+    out = os.path.join(RESULTS, f"pnas_learning-{stamp}-{os.getpid()}")  # (runs side by side)
     with open(out + ".md", "w") as f:
         f.write(text + "\n")
     with open(out + ".json", "w") as f:

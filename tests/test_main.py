@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nnabla_nas.contrib.classification.darts.ops import CANDIDATES
 from nnabla_nas.utils.io import load_h5_parameters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,8 +200,12 @@ def pnas_config(data):
 
 
 def test_pnas_search_resume_and_retrain(searched, tmp_path):
+    """With shared kernels (the default, separate ones, is killed and resumed
+    in tests/test_faults.py)."""
     tmp, _, data, _ = searched
-    cfg = write(tmp_path / "pnas.json", pnas_config(data))
+    config = pnas_config(data)
+    config["network"]["pnas"]["share_kernels"] = True
+    cfg = write(tmp_path / "pnas.json", config)
     reference = tmp_path / "ref"
     proc = main("-a", "ProxylessNasSearcher", "-f", cfg, "-o", reference)
     assert proc.returncode == 0, proc.stderr
@@ -227,6 +232,12 @@ def test_pnas_search_resume_and_retrain(searched, tmp_path):
     assert list(ours) == list(ref) and len(ref) == 15  # unshared: 3 cells x 5 edges
     for key in ref:
         np.testing.assert_array_equal(ours[key], ref[key], err_msg=key)  # bit-identical
+    ours, ref = (load_h5_parameters(str(d / "weights.h5")) for d in (out, reference))
+    assert list(ours) == list(ref)
+    for key in ref:
+        np.testing.assert_array_equal(ours[key], ref[key], err_msg=key)
+    sep3 = f"/_ops/{CANDIDATES.index('sep_conv_3x3')}/"
+    assert not [k for k in ref if sep3 in k and k.endswith("_W")]  # the 5x5 ones hold them
 
     train = {"dataloader": {"npz": {"path": data}},
              "network": {"pnas": {"init_channels": 4, "num_cells": 3, "num_choices": 2,

@@ -17,7 +17,7 @@ import nnabla as nn
 import nnabla.functions as F
 import numpy as np
 
-from ..module import MixedOp, Module
+from ..module import MixedOp, Module, SharedKernel
 from .errors import ExportError
 
 #: Names of the graph's input and output in the saved files.
@@ -52,17 +52,24 @@ def inference_mode(model: Module) -> Iterator[Module]:
     """Within the block every module of ``model`` is in inference mode
     (``training=False``: batch normalization with its running statistics, no
     drop-path, no dropout, no auxiliary head) and every :class:`MixedOp` takes
-    its argmax (``mode='max'``); the previous values are restored after."""
+    its argmax (``mode='max'``); a :class:`SharedKernel` runs as the separate
+    convolution the network found holds (:attr:`SharedKernel.detached`). The
+    previous values are restored after."""
     modules = [m for _, m in model.get_modules()]
     training = [m.__dict__.get("_training") for m in modules]
     modes = {m: m.mode for m in modules if isinstance(m, MixedOp)}
+    shared = [m for m in modules if isinstance(m, SharedKernel)]
     try:
         for m in modules:
             m.training = False
         for m in modes:
             m.mode = "max"
+        for m in shared:
+            m.detached = True
         yield model
     finally:
+        for m in shared:
+            m.detached = False
         for m, value in zip(modules, training):
             if value is None:
                 m.__dict__.pop("_training", None)
@@ -130,6 +137,9 @@ def build_inference_graph(model: Module, input_shape: Sequence[int], batch_size:
     used = _graph_inputs(y)
     named = OrderedDict(extra)
     named.update((k, p) for k, p in model.get_parameters().items() if p.data in used)
+    # The weights of a SharedKernel's separate convolution, under its own name.
+    named.update((f"{k}/_W", m.standalone()._W) for k, m in model.get_modules()
+                 if isinstance(m, SharedKernel) and m.standalone()._W.data in used)
     with nn.parameter_scope("", scope):
         for name, p in named.items():
             nn.parameter.set_parameter(name, p)

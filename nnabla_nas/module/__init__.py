@@ -16,11 +16,12 @@ from .module import Module
 from .operation import Lambda
 from .parameter import Parameter
 from .pooling import AvgPool, GlobalAvgPool, MaxPool
+from .shared_kernel import SharedKernel
 from .zero import Zero
 
 __all__ = [
     "AvgPool", "BatchNormalization", "Conv", "Dropout", "DwConv", "GlobalAvgPool",
     "Identity", "Lambda", "LeakyReLU", "Linear", "MaxPool", "Merging", "MixedOp",
     "Module", "ModuleList", "Parameter", "ParameterList", "ReLU", "ReLU6", "Sequential",
-    "Zero",
+    "SharedKernel", "Zero",
 ]

@@ -124,3 +124,4 @@ class DwConv(Module):
         return (f"in_channels={self._in_channels}, kernel={self._kernel}, "
                 f"stride={self._stride}, pad={self._pad}, dilation={self._dilation}, "
                 f"multiplier={self._multiplier}, with_bias={self._b is not None}")
+

@@ -149,6 +149,18 @@ def fixed_alphas(mixed_ops: Iterable["MixedOp"]) -> Iterator[None]:
                 m.__dict__["_fixed"] = saved
 
 
+def _lenders(ops: List[Module]) -> List[Tuple[int, ...]]:
+    """:meth:`MixedOp.lenders` of the operators ``ops`` (their structure is
+    fixed, so it is computed once)."""
+    where = {id(m): k for k, op in enumerate(ops) for _, m in op.get_modules()}
+    lenders = []
+    for k, op in enumerate(ops):
+        owners = {where[id(m.owner)] for _, m in op.get_modules()
+                  if "_owner" in m.__dict__ and id(m.owner) in where}
+        lenders.append(tuple(sorted(owners | {k})))
+    return lenders
+
+
 class MixedOp(Module):
     """Chooses among candidate operators, with architecture weights ``alpha``.
 
@@ -194,6 +206,7 @@ class MixedOp(Module):
         self.rng = rng if rng is not None else np.random.RandomState(
             np.random.randint(2 ** 31 - 1))
         self._active = None
+        self.__dict__["_lenders"] = _lenders(list(self._ops.modules.values()))
 
     @property
     def ops(self) -> ModuleList:
@@ -224,6 +237,14 @@ class MixedOp(Module):
                              f"has not been called since its mode changed; build the graph "
                              f"before estimating")
         return [(f"_ops/{index}", self._ops[index])]
+
+    def lenders(self) -> List[Tuple[int, ...]]:
+        """For each operator, the operators whose parameters it trains: itself,
+        and those owning the weights of its
+        :class:`~nnabla_nas.module.SharedKernel` modules (a 3x3
+        candidate reading the centre of a 5x5 one's kernel trains the 5x5 one's
+        weights). A ``sample``/``max`` build marks exactly these as trained."""
+        return self.__dict__["_lenders"]
 
     @property
     def active_index(self) -> Optional[int]:
@@ -356,8 +377,9 @@ class MixedOp(Module):
         # The module flag hides a whole operator from get_parameters(grad_only=True);
         # setting it on the operators themselves (not their subtrees) keeps this O(K).
         # (op.need_grad = ... is the same write through the property.)
+        trained = self.lenders()[index]
         for k, op in enumerate(ops):
-            op.__dict__["_need_grad"] = k == index
+            op.__dict__["_need_grad"] = k in trained
         if fixed is None:
             alpha = self._alpha
             alpha.g = self.score.reshape(alpha.shape)
@@ -376,8 +398,10 @@ class MixedOp(Module):
             np.array([[1.0 - open_], [float(open_)]], dtype=np.float32), need_grad=True)
         self.__dict__["_active"] = pair[open_]
         self.__dict__["_binary"] = (pair, r, gates)
+        lenders = self.lenders()
+        trained = set(lenders[first]) | set(lenders[second])
         for k, op in enumerate(ops):
-            op.__dict__["_need_grad"] = k in pair
+            op.__dict__["_need_grad"] = k in trained
         out = shape = None
         for i, k in enumerate(pair):
             y = ops[k](input)

@@ -54,6 +54,27 @@ def test_onnx_and_nnp_equal_the_module_graph_on_the_test_split(space_net, digits
         assert np.abs(y.d - reference[:8]).max() > 0.05
 
 
+@pytest.mark.parametrize("fmt", ["onnx", "nnp"])
+def test_a_candidate_on_another_ones_weights_exports_as_its_own_network(tmp_path, fmt):
+    """A MobileNetV2 candidate whose convolutions read MB6 7x7's weights
+    (share_kernels) exports alone, with weights of its own, and computes what
+    it computes in the search network."""
+    from nnabla_nas.contrib.classification.mobilenet.blocks import build_candidates
+    np.random.seed(0)
+    names = ["MB3 3x3", "MB6 7x7"]
+    small, _ = build_candidates(names, 8, 8, 1, share_kernels=True)
+    unit = Mo.Sequential(small)
+    x = np.random.RandomState(1).randn(4, 8, 6, 6)
+    path = str(tmp_path / f"unit.{fmt}")
+    export(unit, path, (8, 6, 6), batch_size=4)
+    np.testing.assert_allclose(run_file(path, x), module_outputs(unit, x, 4), atol=1e-5)
+    graph = build_inference_graph(unit, (8, 6, 6), 4)
+    assert sorted(k for k in graph.parameters if k.endswith("_W")) == \
+        ["0/conv/0/_W", "0/conv/3/_W", "0/conv/6/_W"]
+    assert graph.parameters["0/conv/3/_W"].shape == (24, 3, 3)
+    assert not any(m.detached for _, m in unit.get_modules() if isinstance(m, Mo.SharedKernel))
+
+
 def test_nnp_holds_every_parameter_and_loads_at_any_batch_size(tmp_path):
     net = Mo.Sequential(Mo.Conv(1, 3, (3, 3), pad=(1, 1)), Mo.BatchNormalization(3, 4),
                         Mo.ReLU6(), Mo.GlobalAvgPool(), Mo.Linear(3, 2))

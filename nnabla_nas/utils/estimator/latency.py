@@ -188,6 +188,8 @@ class LatencyEstimator(Estimator):
             name: Name of the layer in its network, for error messages.
         """
         context = self.target_context() if context is None else context
+        if hasattr(layer, "standalone"):  # a SharedKernel: the convolution it stands for
+            layer = layer.standalone()
         key = T.layer_key(layer, context, self.batch_size)
         if key not in self.latencies:
             self.latencies[key] = self._measure(layer, key, name)

@@ -21,7 +21,9 @@ class MemoryEstimator(Estimator):
     architecture parameters (``alpha``, tagged ``is_arch``) do not. A
     parameter container that is never called itself (a
     :class:`~nnabla_nas.module.ParameterList`) counts when its owner is on the
-    path.
+    path. A :class:`~nnabla_nas.module.SharedKernel` counts the
+    weights it reads (its kernel's size), which the network found holds as its
+    own.
 
     Args:
         weight: Exponent of the reward factor (see :meth:`Estimator.factor`).
@@ -49,7 +51,8 @@ class MemoryEstimator(Estimator):
             if id(p) not in seen and not p.is_arch:
                 seen.add(id(p))
                 total += p.size
-        return total
+        # Modules on another's weights (SharedKernel) say how many they read.
+        return total + sum(getattr(m, "weight_size", 0) for _, m in active_modules(model))
 
     def predict(self, model: Network) -> float:
         """Parameter memory of the active path of ``model``'s last build, in :attr:`unit`."""

@@ -53,6 +53,22 @@ def test_shared_parameter_counted_once_and_parameter_lists_counted():
     assert MemoryEstimator().count(net) == 9 + 3
 
 
+def test_a_shared_kernel_counts_the_weights_it_reads():
+    """A 3x3 candidate on the centre of a 5x5 one's kernel costs what the
+    network found (with its own 3x3 kernel) will hold."""
+    from nnabla_nas.contrib.classification.darts.ops import CANDIDATES, build_candidates
+    counts = []
+    for share in (False, True):
+        mixed = Mo.MixedOp(build_candidates(4, 1, True, share_kernels=share), mode="sample")
+        d = np.full(len(CANDIDATES), -30.0)
+        d[CANDIDATES.index("sep_conv_3x3")] = 0
+        mixed.alpha.d = d.reshape(mixed.alpha.shape)
+        mixed(Mo.Parameter((1, 4, 6, 6)))
+        counts.append(MemoryEstimator().count(mixed))
+    # two blocks of (4 x 3x3 depthwise + 4x4 pointwise + 4 x 2 batch-norm statistics)
+    assert counts == [2 * (4 * 9 + 16 + 4 * 4)] * 2
+
+
 def test_nothing_built_costs_nothing(net):
     assert MemoryEstimator().predict(net) == 0
 

@@ -23,7 +23,8 @@ from .... import module as Mo
 from ....module.dropout import drop_mask
 from ....module.mixedop import softmax, weighted_sum
 from .genotype import CellGenotype, num_edges
-from .ops import SharedReLU, CANDIDATES, FactorizedReduce, ReLUConvBN, build_op
+from .ops import (CANDIDATES, FactorizedReduce, ReLUConvBN, SharedReLU, build_candidates,
+                  build_op)
 from .partial import bypass, check_partial_options, merge, split_channels
 from .sampling import NONE, SAMPLINGS, draw_edge, draw_node
 
@@ -109,6 +110,8 @@ class SearchCell(Cell):
             architecture parameters. ``full`` mode only.
         betas: With ``edge_normalization``, one ``beta`` Parameter per node,
             shared with other cells; None gives this cell its own.
+        share_kernels: On every edge the 3x3 convolutions use the weights of
+            the 5x5 ones (:func:`~.ops.build_candidates`).
 
     Raises:
         ValueError: For an unknown ``sampling``, or ``partial_channels`` /
@@ -121,7 +124,8 @@ class SearchCell(Cell):
                  mode: str = "full", alphas: Optional[Sequence[Mo.Parameter]] = None,
                  sampling: str = "edges", partial_channels: int = 1,
                  edge_normalization: bool = False,
-                 betas: Optional[Sequence[Mo.Parameter]] = None):
+                 betas: Optional[Sequence[Mo.Parameter]] = None,
+                 share_kernels: bool = False):
         super().__init__(prev_prev_channels, prev_channels, channels, reduction,
                          reduction_prev, num_nodes, multiplier, affine=False)
         if sampling not in SAMPLINGS:
@@ -137,8 +141,9 @@ class SearchCell(Cell):
         # One ReLU per state, shared by every convolution candidate reading it.
         self._relus = Mo.ModuleList(SharedReLU() for _ in range(num_nodes + 1))
         self._mixed = Mo.ModuleList(
-            Mo.MixedOp([build_op(name, channels // partial_channels, self.stride(j),
-                                 search=True, relu=self._relus[j]) for name in CANDIDATES],
+            Mo.MixedOp(build_candidates(channels // partial_channels, self.stride(j),
+                                        search=True, relu=self._relus[j],
+                                        share_kernels=share_kernels),
                        mode=mode, alpha=alpha)
             for (node, j), alpha in zip(edges, alphas))
         if edge_normalization:

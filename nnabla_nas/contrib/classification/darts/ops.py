@@ -11,7 +11,7 @@ References:
     Liu, Simonyan, Yang. DARTS: Differentiable Architecture Search. ICLR 2019.
 """
 
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 import nnabla.functions as F
 
@@ -90,17 +90,24 @@ class DilConv(Mo.Sequential):
         affine: Batch normalization with trainable ``_beta``/``_gamma``.
         relu: The leading ReLU module (a :class:`SharedReLU` of the input
             state in the search network); a new one when None.
+        like: A :class:`DilConv` with a kernel at least as large whose weights
+            this one uses (its depthwise kernel's centre and its pointwise
+            convolution, :class:`~nnabla_nas.module.SharedKernel`);
+            None for weights of its own. Batch normalization is never shared.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int,
                  pad: int, dilation: int = 1, affine: bool = True,
-                 relu: Optional[Mo.ReLU] = None):
-        super().__init__(
-            relu or Mo.ReLU(),
-            Mo.DwConv(in_channels, (kernel, kernel), pad=(pad, pad), stride=(stride, stride),
-                      dilation=(dilation, dilation), with_bias=False),
-            Mo.Conv(in_channels, out_channels, (1, 1), with_bias=False),
-            batch_norm(out_channels, affine))
+                 relu: Optional[Mo.ReLU] = None, like: Optional["DilConv"] = None):
+        geometry = dict(pad=(pad, pad), stride=(stride, stride), dilation=(dilation, dilation))
+        if like is None:
+            depthwise = Mo.DwConv(in_channels, (kernel, kernel), with_bias=False, **geometry)
+            pointwise = Mo.Conv(in_channels, out_channels, (1, 1), with_bias=False)
+        else:
+            depthwise = Mo.SharedKernel(like[1], (kernel, kernel), **geometry)
+            pointwise = Mo.SharedKernel(like[2])
+        super().__init__(relu or Mo.ReLU(), depthwise, pointwise,
+                         batch_norm(out_channels, affine))
 
 
 class SepConv(Mo.Sequential):
@@ -115,13 +122,18 @@ class SepConv(Mo.Sequential):
         pad: Padding on each side.
         affine: Batch normalization with trainable ``_beta``/``_gamma``.
         relu: The leading ReLU of the first block (see :class:`DilConv`).
+        like: A :class:`SepConv` with a kernel at least as large whose
+            convolution weights this one uses (see :class:`DilConv`).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int,
-                 pad: int, affine: bool = True, relu: Optional[Mo.ReLU] = None):
+                 pad: int, affine: bool = True, relu: Optional[Mo.ReLU] = None,
+                 like: Optional["SepConv"] = None):
         super().__init__(
-            DilConv(in_channels, in_channels, kernel, stride, pad, 1, affine, relu),
-            DilConv(in_channels, out_channels, kernel, 1, pad, 1, affine))
+            DilConv(in_channels, in_channels, kernel, stride, pad, 1, affine, relu,
+                    like=None if like is None else like[0]),
+            DilConv(in_channels, out_channels, kernel, 1, pad, 1, affine,
+                    like=None if like is None else like[1]))
 
 
 class FactorizedReduce(Mo.Module):
@@ -175,10 +187,14 @@ def _pool(pool: Callable[[int], Mo.Module]) -> Callable[[int, int, bool], Mo.Mod
 
 #: Name -> builder ``(channels, stride, search) -> Module``.
 OPS = Registry("DARTS operation", {
-    "dil_conv_3x3": lambda c, s, search, relu=None: DilConv(c, c, 3, s, 2, 2, not search, relu),
-    "dil_conv_5x5": lambda c, s, search, relu=None: DilConv(c, c, 5, s, 4, 2, not search, relu),
-    "sep_conv_3x3": lambda c, s, search, relu=None: SepConv(c, c, 3, s, 1, not search, relu),
-    "sep_conv_5x5": lambda c, s, search, relu=None: SepConv(c, c, 5, s, 2, not search, relu),
+    "dil_conv_3x3": lambda c, s, search, relu=None, like=None: DilConv(
+        c, c, 3, s, 2, 2, not search, relu, like),
+    "dil_conv_5x5": lambda c, s, search, relu=None, like=None: DilConv(
+        c, c, 5, s, 4, 2, not search, relu, like),
+    "sep_conv_3x3": lambda c, s, search, relu=None, like=None: SepConv(
+        c, c, 3, s, 1, not search, relu, like),
+    "sep_conv_5x5": lambda c, s, search, relu=None, like=None: SepConv(
+        c, c, 5, s, 2, not search, relu, like),
     "max_pool_3x3": _pool(lambda s: Mo.MaxPool((3, 3), stride=(s, s), pad=(1, 1))),
     "avg_pool_3x3": _pool(lambda s: Mo.AvgPool((3, 3), stride=(s, s), pad=(1, 1),
                                                including_pad=False)),
@@ -194,7 +210,7 @@ SHARES_RELU = ("dil_conv_3x3", "dil_conv_5x5", "sep_conv_3x3", "sep_conv_5x5")
 
 
 def build_op(name: str, channels: int, stride: int, search: bool,
-             relu: Optional[Mo.ReLU] = None) -> Mo.Module:
+             relu: Optional[Mo.ReLU] = None, like: Optional[Mo.Module] = None) -> Mo.Module:
     """Builds the candidate ``name``.
 
     Args:
@@ -204,10 +220,39 @@ def build_op(name: str, channels: int, stride: int, search: bool,
         search: Search-network variant (non-affine batch norm, pooling + batch norm).
         relu: For the convolutions, the leading ReLU to use (a
             :class:`SharedReLU` shared by every operation reading the same state).
+        like: For the convolutions, a candidate of the same kind with a kernel
+            at least as large whose weights this one uses (see :class:`DilConv`).
 
     Raises:
         ValueError: For an unknown name (the message lists the valid ones).
     """
     build = OPS.get(name)
-    return build(channels, stride, search, relu=relu) if relu is not None and \
-        name in SHARES_RELU else build(channels, stride, search)
+    if name not in SHARES_RELU:
+        return build(channels, stride, search)
+    return build(channels, stride, search, relu=relu, like=like)
+
+
+#: With ``share_kernels``, candidate -> the candidate whose weights it uses
+#: (the centre of its depthwise kernels, its pointwise convolutions).
+KERNEL_OWNERS = {"dil_conv_3x3": "dil_conv_5x5", "sep_conv_3x3": "sep_conv_5x5"}
+
+
+def build_candidates(channels: int, stride: int, search: bool,
+                     relu: Optional[Mo.ReLU] = None,
+                     share_kernels: bool = False) -> List[Mo.Module]:
+    """Builds every candidate of :data:`CANDIDATES`, in that order.
+
+    Args:
+        channels, stride, search, relu: As :func:`build_op`.
+        share_kernels: The 3x3 convolutions use the weights of the 5x5 ones of
+            the same kind (:data:`KERNEL_OWNERS`; Single-Path NAS' superkernel),
+            so that drawing either trains both. Changes nothing in ``full``
+            mode but the number of weights; meant for sampled paths.
+    """
+    if not share_kernels:
+        return [build_op(name, channels, stride, search, relu) for name in CANDIDATES]
+    built = {}
+    for name in sorted(CANDIDATES, key=lambda n: n in KERNEL_OWNERS):  # owners first
+        built[name] = build_op(name, channels, stride, search, relu,
+                               like=built.get(KERNEL_OWNERS.get(name)))
+    return [built[name] for name in CANDIDATES]

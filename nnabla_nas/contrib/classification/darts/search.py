@@ -59,6 +59,9 @@ class SearchNet(DartsNetwork):
             ``shared``, each cell's ``edge_betas`` otherwise), and the
             genotype ranks edges by operation probability times edge weight.
             ``full`` mode only.
+        share_kernels: On every edge, the 3x3 convolutions use the centres of
+            the 5x5 ones' depthwise kernels and their pointwise convolutions
+            (Single-Path NAS' superkernel, :func:`~.ops.build_candidates`).
 
     Raises:
         ValueError: For a non-positive size, a ``multiplier`` outside
@@ -71,7 +74,7 @@ class SearchNet(DartsNetwork):
                  num_classes: int, num_choices: int = 4, multiplier: int = 4,
                  mode: str = "full", shared: bool = False, stem_multiplier: int = 3,
                  sampling: str = "edges", partial_channels: int = 1,
-                 edge_normalization: bool = False):
+                 edge_normalization: bool = False, share_kernels: bool = False):
         check_sizes(num_choices, multiplier, in_channels=in_channels,
                     init_channels=init_channels, num_cells=num_cells,
                     num_classes=num_classes, stem_multiplier=stem_multiplier)
@@ -88,6 +91,7 @@ class SearchNet(DartsNetwork):
                               context=f"init_channels={init_channels}, num_cells={num_cells}")
         self._num_choices, self._shared, self._sampling = num_choices, shared, sampling
         self._partial_channels, self._edge_normalization = partial_channels, edge_normalization
+        self._share_kernels = share_kernels
         if shared:
             self.alpha_normal = self._new_alphas()
             self.alpha_reduce = self._new_alphas()
@@ -98,7 +102,8 @@ class SearchNet(DartsNetwork):
                             alphas=self._shared_alphas(spec.reduction), sampling=sampling,
                             partial_channels=partial_channels,
                             edge_normalization=edge_normalization,
-                            betas=self._shared_betas(spec.reduction))
+                            betas=self._shared_betas(spec.reduction),
+                            share_kernels=share_kernels)
                  for spec in specs]
         self._build(in_channels, stem_channels, cells, multiplier * specs[-1].channels,
                     num_classes)
@@ -199,4 +204,6 @@ class SearchNet(DartsNetwork):
             text += f", partial_channels={self._partial_channels}"
         if self._edge_normalization:
             text += ", edge_normalization=True"
+        if self._share_kernels:
+            text += ", share_kernels=True"
         return text

@@ -14,7 +14,7 @@ References:
 """
 
 import re
-from typing import Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from .... import module as Mo
 
@@ -98,20 +98,33 @@ class InvertedResidual(Mo.Module):
         stride: Stride of the depthwise convolution.
         expansion: Expansion ratio of the hidden channels.
         kernel: Square kernel size of the depthwise convolution (odd).
+        like: An :class:`InvertedResidual` with the same input, output and
+            stride, at least as many hidden channels and at least as large a
+            kernel, whose convolution weights this one uses
+            (:class:`~nnabla_nas.module.SharedKernel`: the first hidden
+            channels, the centre of the kernel); None for weights of its own.
+            Batch normalization is never shared.
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int, expansion: int,
-                 kernel: int):
+                 kernel: int, like: Optional["InvertedResidual"] = None):
         hidden = int(round(in_channels * expansion))
+        pad, strides = (kernel // 2,) * 2, (stride, stride)
+        if like is None:
+            expand = Mo.Conv(in_channels, hidden, (1, 1), with_bias=False)
+            depthwise = Mo.DwConv(hidden, (kernel, kernel), pad=pad, stride=strides,
+                                  with_bias=False)
+            project = Mo.Conv(hidden, out_channels, (1, 1), with_bias=False)
+        else:
+            convs = [m for m in like.conv.modules.values() if isinstance(m, (Mo.Conv, Mo.DwConv))]
+            expand = Mo.SharedKernel(convs[0], out_channels=hidden) if expansion != 1 else None
+            depthwise = Mo.SharedKernel(convs[-2], (kernel, kernel), pad=pad, stride=strides,
+                                        in_channels=hidden)
+            project = Mo.SharedKernel(convs[-1], in_channels=hidden)
         layers = []
         if expansion != 1:
-            layers += [Mo.Conv(in_channels, hidden, (1, 1), with_bias=False),
-                       batch_norm(hidden), Mo.ReLU6()]
-        layers += [Mo.DwConv(hidden, (kernel, kernel), pad=(kernel // 2,) * 2,
-                             stride=(stride, stride), with_bias=False),
-                   batch_norm(hidden), Mo.ReLU6(),
-                   Mo.Conv(hidden, out_channels, (1, 1), with_bias=False),
-                   batch_norm(out_channels)]
+            layers += [expand, batch_norm(hidden), Mo.ReLU6()]
+        layers += [depthwise, batch_norm(hidden), Mo.ReLU6(), project, batch_norm(out_channels)]
         self.conv = Mo.Sequential(*layers)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.stride, self.expansion, self.kernel = stride, expansion, kernel
@@ -135,10 +148,39 @@ class InvertedResidual(Mo.Module):
                 f"out_channels={self.out_channels}, stride={self.stride}")
 
 
+def build_candidates(names: Sequence[str], in_channels: int, out_channels: int, stride: int,
+                     share_kernels: bool = False) -> List[Mo.Module]:
+    """Builds the candidates ``names`` of one block, in that order.
+
+    Args:
+        names: Candidate names (see :func:`build_candidate`).
+        in_channels, out_channels, stride: The block's.
+        share_kernels: Every inverted residual uses the weights of the widest
+            one with the largest kernel (the first hidden channels, the centre
+            of the kernel: Single-Path NAS' superkernel), when that one
+            contains it; so drawing any of them trains the shared weights.
+    """
+    if not share_kernels:
+        return [build_candidate(name, in_channels, out_channels, stride) for name in names]
+    sizes = {name: parse_candidate(name) for name in names if name != SKIP}
+    owner = max(sizes, key=lambda name: sizes[name], default=None)
+    built = {}
+    if owner is not None:
+        built[owner] = build_candidate(owner, in_channels, out_channels, stride)
+    for name in names:
+        if name not in built:
+            inside = name in sizes and all(a <= b for a, b in zip(sizes[name], sizes[owner])) \
+                and (sizes[name][0] == 1) == (sizes[owner][0] == 1)  # both expand, or neither
+            built[name] = build_candidate(name, in_channels, out_channels, stride,
+                                          like=built[owner] if inside else None)
+    return [built[name] for name in names]
+
+
 def build_candidate(name: str, in_channels: int, out_channels: int,
-                    stride: int) -> Mo.Module:
-    """Builds the candidate ``name``: an :class:`InvertedResidual`, or
-    :class:`~nnabla_nas.module.Identity` for :data:`SKIP`.
+                    stride: int, like: Optional[InvertedResidual] = None) -> Mo.Module:
+    """Builds the candidate ``name``: an :class:`InvertedResidual` (on the
+    weights of ``like``, see there), or :class:`~nnabla_nas.module.Identity`
+    for :data:`SKIP`.
 
     Raises:
         ValueError: For a malformed name, or :data:`SKIP` where the block
@@ -150,4 +192,4 @@ def build_candidate(name: str, in_channels: int, out_channels: int,
                              f"{stride} and {in_channels} -> {out_channels} channels")
         return Mo.Identity()
     expansion, kernel = parse_candidate(name)
-    return InvertedResidual(in_channels, out_channels, stride, expansion, kernel)
+    return InvertedResidual(in_channels, out_channels, stride, expansion, kernel, like)

@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from .... import module as Mo
 from ....module.mixedop import MODES
-from .blocks import build_candidate
+from .blocks import build_candidates
 from .export import draw_genotype, save_genotype
 from .genotype import Genotype, alpha_name, make_genotype
 from .network import (MobileNetBase, Settings, block_candidates, block_specs,
@@ -44,6 +44,13 @@ class SearchNet(MobileNetBase):
         skip_connect: Offer ``skip`` where stride is 1 and channels are kept.
         stem_stride: Stride of the stem convolution.
         in_channels: Channels of the input images.
+        share_kernels: In every block, the inverted residuals use the weights
+            of the widest one with the largest kernel (``MB6 7x7``): its first
+            hidden channels and the centre of its kernel (Single-Path NAS'
+            superkernel, :func:`~.blocks.build_candidates`). ``False``: every
+            candidate has weights of its own (the older package, and the
+            ProxylessNAS paper), whose sampled supernet stays near chance in
+            short searches (``bench/pnas_learning.py``).
 
     Raises:
         ValueError: For an unknown candidate or mode, a malformed stage table
@@ -53,14 +60,16 @@ class SearchNet(MobileNetBase):
     def __init__(self, num_classes: int = 1000, width_mult: float = 1,
                  settings: Optional[Settings] = None, drop_rate: float = 0,
                  candidates: Optional[Sequence[str]] = None, mode: str = "sample",
-                 skip_connect: bool = True, stem_stride: int = 2, in_channels: int = 3):
+                 skip_connect: bool = True, stem_stride: int = 2, in_channels: int = 3,
+                 share_kernels: bool = True):
         check_arguments(num_classes, width_mult, drop_rate, stem_stride, in_channels)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         candidates = check_candidates(candidates)
         specs = block_specs(check_settings(settings), width_mult)
         self._names = [block_candidates(spec, candidates, skip_connect) for spec in specs]
-        blocks = [Mo.MixedOp([build_candidate(name, *spec) for name in names], mode=mode)
+        blocks = [Mo.MixedOp(build_candidates(names, *spec, share_kernels=share_kernels),
+                             mode=mode)
                   for spec, names in zip(specs, self._names)]
         self._build(blocks, specs, num_classes, width_mult, drop_rate, stem_stride,
                     in_channels)

@@ -26,15 +26,19 @@ class SearchNet(DartsSearchNet):
             ``nodes`` (default: two inputs per node, ``none`` never on a path),
             ``edges`` (the older package: every edge draws one of all eight
             candidates), ``edges-no-none`` or ``edges-mean``.
+        share_kernels: The 3x3 convolutions of every edge use the weights of
+            the 5x5 ones (Single-Path NAS' superkernel,
+            :func:`~nnabla_nas.contrib.classification.darts.ops.build_candidates`).
     """
 
     def __init__(self, in_channels: int, init_channels: int, num_cells: int,
                  num_classes: int, num_choices: int = 4, multiplier: int = 4,
                  mode: str = "sample", shared: bool = False, stem_multiplier: int = 3,
-                 sampling: str = "nodes"):
+                 sampling: str = "nodes", share_kernels: bool = False):
         super().__init__(in_channels, init_channels, num_cells, num_classes,
                          num_choices=num_choices, multiplier=multiplier, mode=mode,
-                         shared=shared, stem_multiplier=stem_multiplier, sampling=sampling)
+                         shared=shared, stem_multiplier=stem_multiplier, sampling=sampling,
+                         share_kernels=share_kernels)
 
     def genotype(self) -> Dict[str, object]:
         """With ``sampling="nodes"``, the DARTS genotype (the two strongest

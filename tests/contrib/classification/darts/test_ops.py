@@ -178,3 +178,31 @@ def test_shared_relus_forget_the_build():
         y.forward()
         outputs.append(y.d.copy())
     assert not np.array_equal(outputs[0], outputs[1])
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_shared_kernels_are_the_5x5_candidates_centres(stride):
+    """With ``share_kernels`` the 3x3 candidates compute what separate 3x3
+    candidates holding the centres of the 5x5 ones' kernels compute, and have
+    no weights of their own."""
+    import nnabla as nn
+    from nnabla_nas.contrib.classification.darts.ops import KERNEL_OWNERS, build_candidates
+
+    x = nn.Variable.from_numpy_array(np.random.RandomState(0).randn(2, 4, 8, 8))
+    shared = build_candidates(4, stride, True, share_kernels=True)
+    plain = build_candidates(4, stride, True)
+    index = {name: k for k, name in enumerate(CANDIDATES)}
+    for name in CANDIDATES:
+        ours = shared[index[name]]
+        if name in KERNEL_OWNERS:
+            assert ours.get_parameters(grad_only=True) == {}  # (batch norm: its own)
+            owner = shared[index[KERNEL_OWNERS[name]]].get_parameters()
+            plain[index[name]].set_parameters(
+                {k: (v.d[:, 1:4, 1:4] if v.d.ndim == 3 else v.d) for k, v in owner.items()})
+        else:
+            plain[index[name]].set_parameters(
+                {k: v.d for k, v in ours.get_parameters().items()})
+    for a, b in zip(shared, plain):
+        ya, yb = a(x), b(x)
+        nn.forward_all([ya, yb])
+        np.testing.assert_allclose(ya.d, yb.d, rtol=1e-5, atol=1e-5)

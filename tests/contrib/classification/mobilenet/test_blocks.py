@@ -107,3 +107,40 @@ def test_build_candidate():
         build_candidate(SKIP, 8, 8, 2)
     with pytest.raises(ValueError, match="'MB6 4x5' is not an inverted-residual name"):
         build_candidate("MB6 4x5", 8, 8, 1)
+
+
+@pytest.mark.parametrize("stride, names", [
+    (1, list(CANDIDATES) + [SKIP]), (2, ["MB3 3x3", "MB6 5x5", "MB3 7x7"])])
+def test_shared_kernels_are_parts_of_the_widest_largest_candidate(stride, names):
+    """With ``share_kernels`` every inverted residual contained in the widest
+    candidate with the largest kernel computes what a separate one holding
+    that candidate's first hidden channels and kernel centre computes; one
+    that does not fit keeps its own weights."""
+    from nnabla_nas.contrib.classification.mobilenet.blocks import build_candidates
+    c_out = 8 if stride == 1 else 16
+    shared = build_candidates(names, 8, c_out, stride, share_kernels=True)
+    plain = build_candidates(names, 8, c_out, stride)
+    sizes = {n: parse_candidate(n) for n in names if n != SKIP}
+    owner = shared[names.index(max(sizes, key=sizes.get))]
+    big = [m for m in owner.conv.modules.values() if isinstance(m, (Mo.Conv, Mo.DwConv))]
+    for name, ours, theirs in zip(names, shared, plain):
+        if name == SKIP:
+            continue
+        e, k = sizes[name]
+        convs = [m for m in theirs.conv.modules.values() if isinstance(m, (Mo.Conv, Mo.DwConv))]
+        if ours is owner or k > owner.kernel:  # weights of its own
+            assert ours.get_parameters(grad_only=True)
+            mine = [m for m in ours.conv.modules.values() if isinstance(m, (Mo.Conv, Mo.DwConv))]
+            for a, b in zip(convs, mine):
+                a._W.d = b._W.d
+            continue
+        assert not [p for n, p in ours.get_parameters(grad_only=True).items() if "_W" in n]
+        hidden, cut = 8 * e, (big[1]._kernel[0] - k) // 2
+        convs[0]._W.d = big[0]._W.d[:hidden]
+        convs[1]._W.d = big[1]._W.d[:hidden, cut:cut + k, cut:cut + k]
+        convs[2]._W.d = big[2]._W.d[:, :hidden]
+    x = make_input((2, 8, 8, 8))
+    for name, a, b in zip(names, shared, plain):
+        ya, yb = a(x), b(x)
+        nn.forward_all([ya, yb])
+        np.testing.assert_allclose(ya.d, yb.d, rtol=1e-4, atol=1e-5, err_msg=name)

@@ -26,7 +26,7 @@ def test_both_import_paths_give_the_same_classes():
 def test_signatures_keep_the_api_order():
     assert list(inspect.signature(SearchNet).parameters) == [
         "num_classes", "width_mult", "settings", "drop_rate", "candidates", "mode",
-        "skip_connect", "stem_stride", "in_channels"]
+        "skip_connect", "stem_stride", "in_channels", "share_kernels"]  # (new ones last)
     assert list(inspect.signature(TrainNet).parameters) == [
         "num_classes", "width_mult", "settings", "drop_rate", "candidates", "skip_connect",
         "genotype", "stem_stride", "in_channels"]
@@ -35,10 +35,11 @@ def test_signatures_keep_the_api_order():
 def test_config_values_pass_the_cli_type_checks():
     options = {"num_classes": 10, "width_mult": 0.35, "settings": [[16, 1, 1]],
                "drop_rate": 0.1, "candidates": ["MB3 3x3"], "mode": "sample",
-               "skip_connect": False, "stem_stride": 1, "in_channels": 3}
+               "skip_connect": False, "stem_stride": 1, "in_channels": 3, "share_kernels": False}
     check_kwargs(SearchNet, options, "network.mobilenet")
     SearchNet(**options)
     options.pop("mode")
+    options.pop("share_kernels")  # (search only, as mode)
     check_kwargs(TrainNet, dict(options, width_mult=1, genotype="arch.h5"), "network.mobilenet")
 
 
@@ -121,7 +122,7 @@ def block_of(name):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sample_mode_trains_only_the_sampled_candidates(seed):
     np.random.seed(seed)
-    net = SearchNet(10, width_mult=0.5, settings=TINY, mode="sample")
+    net = SearchNet(10, width_mult=0.5, settings=TINY, mode="sample", share_kernels=False)
     y = net(make_input((2, 3, 16, 16)))
     y.forward()
     active = [block.active_index for block in net.blocks]
@@ -138,6 +139,28 @@ def test_sample_mode_trains_only_the_sampled_candidates(seed):
     assert [k for k in trainable if k.startswith("stem/")] == ["stem/0/_W", "stem/1/_beta",
                                                                "stem/1/_gamma"]
     assert "classifier/_W" in trainable and "last_conv/0/_W" in trainable
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shared_kernels_train_the_sampled_candidate_and_the_weights_it_reads(seed):
+    """By default every inverted residual of a block reads MB6 7x7's weights: a
+    sampled step trains those and the drawn candidate's own batch
+    normalization, and no other candidate's."""
+    np.random.seed(seed)
+    net = SearchNet(10, width_mult=0.5, settings=TINY, mode="sample")
+    owner = CANDIDATES.index("MB6 7x7")
+    y = net(make_input((2, 3, 16, 16)))
+    y.forward()
+    trainable = net.get_net_parameters(grad_only=True)
+    used = {block_of(k) for k in trainable if k.startswith("blocks/")}
+    expected = set()
+    for i, block in enumerate(net.blocks):
+        if not isinstance(block.active_op, Mo.Identity):
+            expected |= {(i, block.active_index), (i, owner)}
+    assert used == expected
+    for i, a in expected:
+        own = [k for k in trainable if k.startswith("blocks/") and block_of(k) == (i, a)]
+        assert any(k.endswith("_W") for k in own) == (a == owner)
 
 
 @pytest.mark.parametrize("mode", ["full", "max"])

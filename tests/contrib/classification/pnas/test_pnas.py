@@ -81,3 +81,54 @@ def test_train_net_errors(tmp_path):
     save_h5_parameters(str(tmp_path / "bad.h5"), bad)
     with pytest.raises(ValueError, match="a different candidate set"):
         pnas.TrainNet(1, 4, 3, 4, str(tmp_path / "bad.h5"), num_choices=2, multiplier=2)
+
+
+def test_shared_kernels_a_sampled_3x3_step_trains_the_centre_of_the_5x5_kernels():
+    """A weight step through a path that drew ``sep_conv_3x3`` on an edge moves
+    the centres of that edge's ``sep_conv_5x5`` depthwise kernels (and its
+    pointwise convolutions) and nothing else of it; edges that drew neither
+    keep their weights."""
+    import nnabla as nn
+
+    from nnabla_nas.optimizer import Optimizer
+    from nnabla_nas.runner.graph import build_graph
+
+    np.random.seed(0)
+    net = pnas.SearchNet(3, 4, 2, 10, num_choices=2, multiplier=2, share_kernels=True)
+    sep3, sep5 = CANDIDATES.index("sep_conv_3x3"), CANDIDATES.index("sep_conv_5x5")
+    for cell in net.cells:  # sep_conv_3x3 on half of the edges, pools on the others
+        for k, mixed in enumerate(cell._mixed):
+            d = np.full(len(CANDIDATES), -30.0)
+            d[sep3 if k % 2 == 0 else CANDIDATES.index("max_pool_3x3")] = 0.0
+            mixed.alpha.d = d.reshape(mixed.alpha.shape)
+    weights = {k: v for k, v in net.get_net_parameters().items() if v.need_grad}
+    before = {k: v.d.copy() for k, v in weights.items()}
+    graph = build_graph(net, 2, (3, 8, 8))
+    opt = Optimizer(name="Sgd", lr=0.5)
+    opt.set_parameters(net.get_net_parameters(grad_only=True))
+    rng = np.random.RandomState(0)
+    graph.feed((rng.randn(2, 3, 8, 8).astype(np.float32), np.array([[1], [2]])))
+    for p in net.get_net_parameters().values():
+        p.grad.zero()
+    graph.forward()
+    graph.loss.backward()
+    opt.update()
+    moved = {k for k, v in weights.items() if not np.array_equal(v.d, before[k])}
+    drew_sep3 = 0
+    for c, cell in enumerate(net.cells):
+        for k, mixed in enumerate(cell._mixed):
+            owner = f"cells/{c}/_mixed/{k}/_ops/{sep5}/"
+            mine = {n for n in before if n.startswith(owner)}
+            assert not any(n.startswith(f"cells/{c}/_mixed/{k}/_ops/{sep3}/") for n in before)
+            if mixed.active_index == sep3:
+                drew_sep3 += 1
+                assert mine and mine <= moved, owner
+                for n in mine:
+                    if before[n].ndim == 3:  # a depthwise 5x5 kernel: only its centre moves
+                        border = np.ones((5, 5), bool)
+                        border[1:4, 1:4] = False
+                        np.testing.assert_array_equal(weights[n].d[:, border],
+                                                      before[n][:, border])
+            else:
+                assert not mine & moved, owner
+    assert drew_sep3 >= 3
