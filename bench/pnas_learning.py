@@ -19,8 +19,14 @@ normalization in training mode), once per variant and seed:
   ``nodes/fixed-ops`` (inputs vary, operations fixed), ``nodes/<ops>``
   (operations only from ``<ops>``: ``convs``, ``free``, ``sep3`` or names
   joined by ``+``), ``.../shared`` (``share_kernels=True``: the 3x3
-  convolutions on the centres of the 5x5 ones' kernels) and ``.../dirac`` (an
-  experiment: the edges' pointwise convolutions start near the identity).
+  convolutions on the centres of the 5x5 ones' kernels), ``.../dirac`` (an
+  experiment: the edges' pointwise convolutions start near the identity) and
+  ``.../sandwich`` (each step also trains the largest path, the owners of the
+  shared kernels, and adds its gradient: the sandwich rule; its error is not
+  counted; meant for ``mobilenet``, whose blocks draw their own paths);
+* ``mobilenet``, ``mobilenet-fixed``, ``mobilenet-same`` and their ``/...``
+  forms: the same in a small MobileNetV2 space (:data:`MOBILENET`), separate
+  weights unless ``/shared``.
 
 After training, each run is also scored on 320 photos of the file it never
 trained on, each batch through a path drawn as in training (the
@@ -58,7 +64,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from micro_memory import RSS, SEARCHER  # noqa: E402
 from search_quality import DEFAULT_DATA, RESULTS, ROOT, machine, mean_std  # noqa: E402
 
-WINDOWS = ((1, 22), (45, 66), (89, 110))
+def windows(steps: int = 110):
+    """The steps averaged in the table: the first, middle and last fifth
+    (1-22, 45-66 and 89-110 for the issue's 110 steps)."""
+    return ((1, round(0.2 * steps)), (round(0.4 * steps) + 1, round(0.6 * steps)),
+            (round(0.8 * steps) + 1, steps))
 VARIANTS = ("fixed", "edges", "edges-no-none", "edges-mean", "nodes", "edgesx2", "nodesx2")
 
 
@@ -80,6 +90,7 @@ def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 3
     the architecture step's reward passes); None without ``held``."""
     import nnabla as nn
 
+    from nnabla_nas import module as Mo
     from nnabla_nas.contrib import pnas
     from nnabla_nas.dataset import DataLoader
     from nnabla_nas.dataset.data import channel_stats
@@ -102,7 +113,6 @@ def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 3
         model = pnas.SearchNet(3, channels, cells, 10, sampling=sampling.replace("-same", ""),
                                share_kernels="shared" in limits)
         if "dirac" in limits:  # experiment: pointwise convolutions of the edges start as identity
-            from nnabla_nas import module as Mo
             rng = np.random.RandomState(seed)
             for _, cell in model.get_modules():
                 if isinstance(cell, Mo.MixedOp):
@@ -112,7 +122,8 @@ def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 3
                             c = conv._W.shape[0]
                             conv._W.d = (np.eye(c) + rng.uniform(-0.1, 0.1, (c, c))).reshape(
                                 conv._W.shape)
-    limits = [name for name in limits if name not in ("shared", "dirac")]
+    sandwich = "sandwich" in limits
+    limits = [name for name in limits if name not in ("shared", "dirac", "sandwich")]
     if sampling.endswith("fixed"):  # one random path: the argmax of random alphas
         rng = np.random.RandomState(seed)
         for alpha in model.get_arch_parameters().values():
@@ -138,6 +149,17 @@ def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 3
         for p in net.values():
             p.grad.zero()
         used, err = {}, 0.0
+        if sandwich:  # the largest path first, its gradient added to the sampled one's
+            for mixed in model.get_modules():
+                if isinstance(mixed[1], Mo.MixedOp):
+                    m = mixed[1]
+                    m.plan(largest(m), np.zeros(len(m.ops)))
+            graph = build_graph(model, batch, x.shape[-1:] + x.shape[1:3])
+            used.update(model.get_net_parameters(grad_only=True))
+            graph.feed(batch_xy)
+            graph.forward()
+            graph.loss.backward(clear_buffer=True)
+            del graph
         for _ in range(paths):
             for r, state in zip(rngs, first or ()):
                 r.set_state(state)
@@ -171,6 +193,13 @@ def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 3
 #: a small stage table for 32x32 photos (7 searched blocks).
 MOBILENET = dict(width_mult=0.5, settings=((16, 1, 1), (24, 2, 2), (32, 2, 2), (64, 2, 2)),
                  stem_stride=1)
+
+def largest(mixed) -> int:
+    """The operator of ``mixed`` whose weights the most others read (with
+    shared kernels, the owner of the superkernel; otherwise the first)."""
+    counts = [sum(k in lent for lent in mixed.lenders()) for k in range(len(mixed.ops))]
+    return int(np.argmax(counts))
+
 
 #: Operation sets a diagnostic variant may restrict the paths to.
 OP_SETS = {"convs": ("dil_conv_3x3", "dil_conv_5x5", "sep_conv_3x3", "sep_conv_5x5"),
@@ -216,23 +245,24 @@ def restrict(model, limits, rng: np.random.RandomState) -> None:
 
 def learn(a) -> None:
     (x, y), held = photos(a.data, a.n)
+    spans = windows(a.steps)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     rows, raw = [], {}
     for variant in a.variants:
         per_seed, seconds, heldout = [], [], []
         for seed in a.seeds:
             errors, sec, held_error = train_errors(variant, seed, x, y, a.steps, held=held)
-            per_seed.append([float(np.mean(errors[lo - 1:hi])) for lo, hi in WINDOWS])
+            per_seed.append([float(np.mean(errors[lo - 1:hi])) for lo, hi in spans])
             seconds.append(sec)
             heldout.append(held_error)
             print(f"{variant:>14} seed {seed}: " +
                   " ".join(f"{e:.3f}" for e in per_seed[-1]) +
                   f"  held-out {held_error:.3f}  ({sec:.0f} s)", flush=True)
         raw[variant] = {"windows": per_seed, "seconds": seconds, "held_out": heldout}
-        cells = [mean_std([s[w] for s in per_seed]) for w in range(len(WINDOWS))]
+        cells = [mean_std([s[w] for s in per_seed]) for w in range(len(spans))]
         rows.append((variant, cells + [mean_std(heldout)], float(np.mean(seconds))))
-    head = ("| variant | " + " | ".join(f"steps {lo}-{hi}" for lo, hi in WINDOWS) +
-            " | held-out | s / run |\n|---|" + "---:|" * (len(WINDOWS) + 2))
+    head = ("| variant | " + " | ".join(f"steps {lo}-{hi}" for lo, hi in spans) +
+            " | held-out | s / run |\n|---|" + "---:|" * (len(spans) + 2))
     lines = [f"| {v} | " + " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in cells) +
              f" | {sec:.0f} |" for v, cells, sec in rows]
     m = machine()
@@ -253,7 +283,7 @@ def learn(a) -> None:
     with open(out + ".md", "w") as f:
         f.write(text + "\n")
     with open(out + ".json", "w") as f:
-        json.dump({"argv": sys.argv[1:], "machine": m, "windows": WINDOWS, "runs": raw}, f,
+        json.dump({"argv": sys.argv[1:], "machine": m, "windows": spans, "runs": raw}, f,
                   indent=1)
     print(f"wrote {os.path.relpath(out, ROOT)}.md and .json")
 
