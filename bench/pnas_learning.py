@@ -123,7 +123,9 @@ def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 3
                             conv._W.d = (np.eye(c) + rng.uniform(-0.1, 0.1, (c, c))).reshape(
                                 conv._W.shape)
     sandwich = "sandwich" in limits
-    limits = [name for name in limits if name not in ("shared", "dirac", "sandwich")]
+    register_all, sgd = "allparams" in limits, "sgd" in limits  # (diagnostics of the solver)
+    limits = [name for name in limits
+              if name not in ("shared", "dirac", "sandwich", "allparams", "sgd")]
     if sampling.endswith("fixed"):  # one random path: the argmax of random alphas
         rng = np.random.RandomState(seed)
         for alpha in model.get_arch_parameters().values():
@@ -137,7 +139,8 @@ def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 3
     first = [r.get_state() for r in rngs] if sampling.endswith("-same") else None
     mean, std = channel_stats(x)
     loader = DataLoader(x, y, batch, shuffle=True, rng=seed, mean=mean, std=std)
-    opt = Optimizer(name="Momentum", lr=0.025, momentum=0.9)
+    opt = Optimizer(name="Sgd", lr=0.025) if sgd else \
+        Optimizer(name="Momentum", lr=0.025, momentum=0.9)
     arch = list(model.get_arch_parameters().values())
     for alpha in arch:
         alpha.need_grad = False
@@ -170,7 +173,7 @@ def train_errors(variant: str, seed: int, x, y, steps: int = 110, batch: int = 3
             graph.loss.backward(clear_buffer=True)  # summed over paths, as FairNAS does
             err += e / paths
             del graph
-        opt.set_parameters(used)
+        opt.set_parameters(model.get_net_parameters() if register_all else used)
         opt.update()
         errors.append(err)
     seconds = time.perf_counter() - start
