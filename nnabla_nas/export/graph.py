@@ -58,7 +58,7 @@ def inference_mode(model: Module) -> Iterator[Module]:
     modules = [m for _, m in model.get_modules()]
     training = [m.__dict__.get("_training") for m in modules]
     modes = {m: m.mode for m in modules if isinstance(m, MixedOp)}
-    shared = [m for m in modules if isinstance(m, SharedKernel)]
+    shared = {m: m.detached for m in modules if isinstance(m, SharedKernel)}
     try:
         for m in modules:
             m.training = False
@@ -68,8 +68,8 @@ def inference_mode(model: Module) -> Iterator[Module]:
             m.detached = True
         yield model
     finally:
-        for m in shared:
-            m.detached = False
+        for m, detached in shared.items():
+            m.detached = detached
         for m, value in zip(modules, training):
             if value is None:
                 m.__dict__.pop("_training", None)
@@ -131,15 +131,16 @@ def build_inference_graph(model: Module, input_shape: Sequence[int], batch_size:
         if normalization is not None:
             inputs, extra = _normalize(x, normalization, shape)
         out = model(inputs)
+        # The weights of each SharedKernel's separate convolution, under its own name.
+        standalone = OrderedDict((f"{k}/_W", m.standalone(weights=False)._W)
+                                 for k, m in model.get_modules() if isinstance(m, SharedKernel))
     y = out[0] if isinstance(out, (tuple, list)) else out
     if not isinstance(y, nn.Variable):
         raise ExportError(f"the network returned {type(out).__name__}, not an nnabla Variable")
     used = _graph_inputs(y)
     named = OrderedDict(extra)
     named.update((k, p) for k, p in model.get_parameters().items() if p.data in used)
-    # The weights of a SharedKernel's separate convolution, under its own name.
-    named.update((f"{k}/_W", m.standalone()._W) for k, m in model.get_modules()
-                 if isinstance(m, SharedKernel) and m.standalone()._W.data in used)
+    named.update((k, p) for k, p in standalone.items() if p.data in used)
     with nn.parameter_scope("", scope):
         for name, p in named.items():
             nn.parameter.set_parameter(name, p)

@@ -10,7 +10,7 @@ import bisect
 import itertools
 import math
 from contextlib import contextmanager
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import nnabla as nn
 import nnabla.functions as F
@@ -149,16 +149,21 @@ def fixed_alphas(mixed_ops: Iterable["MixedOp"]) -> Iterator[None]:
                 m.__dict__["_fixed"] = saved
 
 
-def _lenders(ops: List[Module]) -> List[Tuple[int, ...]]:
+def _lenders(ops: List[Module]) -> Tuple[List[Tuple[int, ...]], List[Dict[int, Tuple[str, ...]]]]:
     """:meth:`MixedOp.lenders` of the operators ``ops`` (their structure is
-    fixed, so it is computed once)."""
+    fixed, so it is computed once), and for each operator ``i`` and each of
+    its lenders ``k``: the names (in ``k``) of ``k``'s modules holding
+    parameters that ``i`` does not read (``k``'s batch normalization, say)."""
     where = {id(m): k for k, op in enumerate(ops) for _, m in op.get_modules()}
-    lenders = []
+    lenders, unread = [], []
     for k, op in enumerate(ops):
-        owners = {where[id(m.owner)] for _, m in op.get_modules()
+        owners = {id(m.owner): where[id(m.owner)] for _, m in op.get_modules()
                   if "_owner" in m.__dict__ and id(m.owner) in where}
-        lenders.append(tuple(sorted(owners | {k})))
-    return lenders
+        lenders.append(tuple(sorted(set(owners.values()) | {k})))
+        unread.append({j: tuple(name for name, m in ops[j].get_modules()
+                                if m.parameters and id(m) not in owners)
+                       for j in set(owners.values()) - {k}})
+    return lenders, unread
 
 
 class MixedOp(Module):
@@ -206,7 +211,9 @@ class MixedOp(Module):
         self.rng = rng if rng is not None else np.random.RandomState(
             np.random.randint(2 ** 31 - 1))
         self._active = None
-        self.__dict__["_lenders"] = _lenders(list(self._ops.modules.values()))
+        self.__dict__["_lenders"], self.__dict__["_unread"] = _lenders(
+            list(self._ops.modules.values()))
+        self.__dict__["_hidden"] = ()  # (operator, module name) pairs _mark() hid
 
     @property
     def ops(self) -> ModuleList:
@@ -243,8 +250,44 @@ class MixedOp(Module):
         and those owning the weights of its
         :class:`~nnabla_nas.module.SharedKernel` modules (a 3x3
         candidate reading the centre of a 5x5 one's kernel trains the 5x5 one's
-        weights). A ``sample``/``max`` build marks exactly these as trained."""
+        weights). A ``sample``/``max`` build marks these as trained, and hides
+        the lenders' modules whose parameters it does not read (their batch
+        normalization), so that an optimizer holds only weights the graph uses."""
         return self.__dict__["_lenders"]
+
+    def _unhide(self, ops: List[Module]) -> None:
+        """Marks the modules the last :meth:`_mark` hid as trained again."""
+        for k, name in self.__dict__["_hidden"]:
+            dict(ops[k].get_modules())[name].__dict__["_need_grad"] = True
+        self.__dict__["_hidden"] = ()
+
+    def _mark(self, ops: List[Module], drawn: Sequence[int]) -> None:
+        """Marks the operators ``drawn`` and their lenders as trained, every
+        other operator as not (``need_grad`` of the module: it hides the whole
+        operator from ``get_parameters(grad_only=True)``)."""
+        state = self.__dict__
+        lenders = state["_lenders"]
+        if len(drawn) == 1 and len(lenders[drawn[0]]) == 1 and not state["_hidden"]:
+            index = drawn[0]  # no shared weights: the hot path
+            for k, op in enumerate(ops):
+                op.__dict__["_need_grad"] = k == index
+            return
+        self._unhide(ops)
+        trained = set(drawn).union(*(lenders[i] for i in drawn))
+        for k, op in enumerate(ops):
+            op.__dict__["_need_grad"] = k in trained
+        hidden = []
+        for k in sorted(trained.difference(drawn)):
+            # Hidden: what no drawn operator reads (an operator that does not
+            # borrow from k reads nothing of it).
+            names = set.intersection(*(set(state["_unread"][i].get(k, ())) if k in lenders[i]
+                                       else {n for n, m in ops[k].get_modules() if m.parameters}
+                                       for i in drawn))
+            modules = dict(ops[k].get_modules())
+            for name in sorted(names):
+                modules[name].__dict__["_need_grad"] = False
+                hidden.append((k, name))
+        state["_hidden"] = tuple(hidden)
 
     @property
     def active_index(self) -> Optional[int]:
@@ -377,9 +420,7 @@ class MixedOp(Module):
         # The module flag hides a whole operator from get_parameters(grad_only=True);
         # setting it on the operators themselves (not their subtrees) keeps this O(K).
         # (op.need_grad = ... is the same write through the property.)
-        trained = self.lenders()[index]
-        for k, op in enumerate(ops):
-            op.__dict__["_need_grad"] = k in trained
+        self._mark(ops, (index,))
         if fixed is None:
             alpha = self._alpha
             alpha.g = self.score.reshape(alpha.shape)
@@ -398,10 +439,7 @@ class MixedOp(Module):
             np.array([[1.0 - open_], [float(open_)]], dtype=np.float32), need_grad=True)
         self.__dict__["_active"] = pair[open_]
         self.__dict__["_binary"] = (pair, r, gates)
-        lenders = self.lenders()
-        trained = set(lenders[first]) | set(lenders[second])
-        for k, op in enumerate(ops):
-            op.__dict__["_need_grad"] = k in trained
+        self._mark(ops, pair)
         out = shape = None
         for i, k in enumerate(pair):
             y = ops[k](input)
@@ -415,6 +453,7 @@ class MixedOp(Module):
         self.__dict__["_active"] = None
         self.__dict__["_binary"] = None
         self.__dict__.pop("_planned", None)
+        self._unhide(list(self._ops.modules.values()))
         for op in self._ops:
             op.__dict__["_need_grad"] = True
         probs = F.softmax(self._alpha, axis=0)

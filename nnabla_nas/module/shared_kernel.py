@@ -4,7 +4,7 @@
 References:
     Stamoulis, Ding, Wang, Lymberopoulos, Priyantha, Liu, Marculescu.
     Single-Path NAS: Designing Hardware-Efficient ConvNets in less than 4
-    Hours. ECML-PKDD 2019.
+    Hours. ECML-PKDD 2019 (arXiv:1904.02877).
 """
 
 from typing import Optional, Sequence
@@ -96,16 +96,22 @@ class SharedKernel(Module):
         with its own weights of this shape would hold)."""
         return int(np.prod(self.weight_shape))
 
-    def standalone(self) -> Module:
+    def standalone(self, weights: bool = True) -> Module:
         """The convolution a network without sharing holds in this one's place
-        (same geometry, weights of its own, a copy of those this one reads),
-        with this one's last input shapes. Latency estimators key and time
-        this one, so a latency table serves shared and separate kernels alike.
-        Built once; later calls refresh its weights, shapes and mode."""
+        (same geometry, weights of its own, a copy of those this one reads
+        unless ``weights`` is False), with this one's last input shapes.
+        Latency estimators key and time this one, so a latency table serves
+        shared and separate kernels alike. A new module at each call, except
+        while :attr:`detached` (an export's graph uses it): then one, kept
+        until ``detached`` is unset, so that no copy of the weights outlives
+        the export."""
         conv = self.__dict__.get("_standalone")
         if conv is None:
-            conv = self.__dict__["_standalone"] = self._new_standalone()
-        conv._W.d = self.owner._W.d[self._window]
+            conv = self._new_standalone()
+            if self.detached:
+                self.__dict__["_standalone"] = conv
+        if weights:
+            conv._W.d = self.owner._W.d[self._window]
         conv.input_shapes = self.input_shapes
         conv.training = self.training
         return conv
@@ -141,6 +147,8 @@ class SharedKernel(Module):
     @detached.setter
     def detached(self, flag: bool) -> None:
         self.__dict__["_detached"] = bool(flag)
+        if not flag:
+            self.__dict__.pop("_standalone", None)
 
     def call(self, input):
         if self.detached:

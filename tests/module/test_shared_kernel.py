@@ -77,21 +77,30 @@ def test_bad_owners_and_parts():
 
 
 def test_drawing_the_borrower_trains_the_owner_under_its_own_name():
-    owner = Mo.Sequential(Mo.DwConv(2, (5, 5), pad=(2, 2), with_bias=False))
+    """Drawing the borrower trains the owner's kernel (under the owner's name)
+    and not the owner's batch normalization, which its graph does not use;
+    drawing the owner trains both; every mode change puts things back."""
+    owner = Mo.Sequential(Mo.DwConv(2, (5, 5), pad=(2, 2), with_bias=False),
+                          Mo.BatchNormalization(2, 4))
     borrower = Mo.Sequential(SharedKernel(owner[0], (3, 3), pad=(1, 1)))
     other = Mo.Sequential(Mo.DwConv(2, (3, 3), pad=(1, 1), with_bias=False))
     mixed = Mo.MixedOp([borrower, owner, other], mode="sample")
     assert mixed.lenders() == [(0, 1), (1,), (2,)]
-    names = {0: ["_ops/1/0/_W"], 1: ["_ops/1/0/_W"], 2: ["_ops/2/0/_W"]}
-    seen = set()
-    for _ in range(40):
+    names = {0: ["_ops/1/0/_W"], 1: ["_ops/1/0/_W", "_ops/1/1/_beta", "_ops/1/1/_gamma"],
+             2: ["_ops/2/0/_W"]}
+    seen = []
+    for step in range(40):
+        mixed.mode = "full" if step == 20 else "sample"
         mixed(nn.Variable((1, 2, 6, 6)))
-        k = mixed.active_index
-        seen.add(k)
-        assert [n for n in mixed.get_parameters(grad_only=True) if n != "_alpha"] == names[k]
-    assert seen == {0, 1, 2}
+        trained = [n for n in mixed.get_parameters(grad_only=True) if n != "_alpha"]
+        if step == 20:
+            assert trained == names[1] + names[2]
+            continue
+        seen.append(mixed.active_index)
+        assert trained == names[seen[-1]]
+    assert set(seen) == {0, 1, 2} and (0, 1) in zip(seen, seen[1:])  # owner after borrower
     # Every weight exists once, under its owner.
-    assert sorted(n for n in mixed.get_parameters() if n != "_alpha") == \
+    assert sorted(n for n in mixed.get_parameters() if n.endswith("_W")) == \
         ["_ops/1/0/_W", "_ops/2/0/_W"]
 
 

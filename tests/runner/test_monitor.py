@@ -88,3 +88,14 @@ def test_figures_of_shared_and_single_operator_alphas():
     np.testing.assert_allclose(figures["alpha_max_prob"], (p.max() + 0.5) / 2)
     assert figures["moved_share"] == 0.5  # 0.79 >= 1.1/3; 0.5 < 1.1/2
     assert monitor.alphas_moved(figures)
+
+
+def test_a_convolution_on_shared_kernels_is_not_parameter_free():
+    """With share_kernels, sep_conv_3x3 holds no weight of its own (it reads
+    sep_conv_5x5's) and its batch normalization is not affine: it still
+    counts as a parametric operation."""
+    from nnabla_nas.contrib.classification.darts.ops import CANDIDATES, build_candidates
+    for share in (False, True):
+        ops = build_candidates(4, 1, True, share_kernels=share)
+        free = [name for name, op in zip(CANDIDATES, ops) if monitor.is_parameter_free(op)]
+        assert free == ["max_pool_3x3", "avg_pool_3x3", "skip_connect", "none"], share

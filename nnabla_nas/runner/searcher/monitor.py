@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List
 import nnabla as nn
 import numpy as np
 
+from ...module import SharedKernel
 from ...module.mixedop import softmax
 
 #: A choice point with ``K`` operators has *moved* when its largest
@@ -70,8 +71,12 @@ def alpha_figures(alphas: Iterable[nn.Variable]) -> Dict[str, float]:
 
 def is_parameter_free(module) -> bool:
     """Whether ``module`` has no trainable parameter (skip, pooling, zero; a
-    pooling followed by a batch normalization without affine parameters too)."""
-    return not any(p.need_grad for p in module.get_parameters().values())
+    pooling followed by a batch normalization without affine parameters too)
+    and reads no other module's weights (a convolution on shared kernels,
+    :class:`~nnabla_nas.module.SharedKernel`, is not parameter-free)."""
+    if any(p.need_grad for p in module.get_parameters().values()):
+        return False
+    return not any(isinstance(m, SharedKernel) for _, m in module.get_modules())
 
 
 def param_free_share(operators: Iterable) -> float:

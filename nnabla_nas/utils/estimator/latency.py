@@ -189,7 +189,7 @@ class LatencyEstimator(Estimator):
         """
         context = self.target_context() if context is None else context
         if hasattr(layer, "standalone"):  # a SharedKernel: the convolution it stands for
-            layer = layer.standalone()
+            layer = layer.standalone(weights=False)  # (its weights do not change the time)
         key = T.layer_key(layer, context, self.batch_size)
         if key not in self.latencies:
             self.latencies[key] = self._measure(layer, key, name)

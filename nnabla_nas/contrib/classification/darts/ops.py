@@ -246,8 +246,9 @@ def build_candidates(channels: int, stride: int, search: bool,
         channels, stride, search, relu: As :func:`build_op`.
         share_kernels: The 3x3 convolutions use the weights of the 5x5 ones of
             the same kind (:data:`KERNEL_OWNERS`; Single-Path NAS' superkernel),
-            so that drawing either trains both. Changes nothing in ``full``
-            mode but the number of weights; meant for sampled paths.
+            so that drawing either trains both. Meant for sampled paths; in
+            ``full`` mode the two sizes' terms then read the same weights and
+            their gradients add up in them.
     """
     if not share_kernels:
         return [build_op(name, channels, stride, search, relu) for name in CANDIDATES]

@@ -117,6 +117,8 @@ class InvertedResidual(Mo.Module):
             project = Mo.Conv(hidden, out_channels, (1, 1), with_bias=False)
         else:
             convs = [m for m in like.conv.modules.values() if isinstance(m, (Mo.Conv, Mo.DwConv))]
+            if len(convs) < 2:
+                raise ValueError(f"like={like.name} holds no weights of its own to share")
             expand = Mo.SharedKernel(convs[0], out_channels=hidden) if expansion != 1 else None
             depthwise = Mo.SharedKernel(convs[-2], (kernel, kernel), pad=pad, stride=strides,
                                         in_channels=hidden)

@@ -47,10 +47,12 @@ class SearchNet(MobileNetBase):
         share_kernels: In every block, the inverted residuals use the weights
             of the widest one with the largest kernel (``MB6 7x7``): its first
             hidden channels and the centre of its kernel (Single-Path NAS'
-            superkernel, :func:`~.blocks.build_candidates`). ``False``: every
-            candidate has weights of its own (the older package, and the
-            ProxylessNAS paper), whose sampled supernet stays near chance in
-            short searches (``bench/pnas_learning.py``).
+            superkernel, :func:`~.blocks.build_candidates`); recommended:
+            without it (every candidate with weights of its own, the older
+            package and the ProxylessNAS paper) the sampled supernet stays
+            near chance in short searches (``bench/pnas_learning.py``). The
+            default stays ``False`` so that run folders of earlier searches,
+            whose ``config.json`` leaves the key out, rebuild the same network.
 
     Raises:
         ValueError: For an unknown candidate or mode, a malformed stage table
@@ -61,7 +63,7 @@ class SearchNet(MobileNetBase):
                  settings: Optional[Settings] = None, drop_rate: float = 0,
                  candidates: Optional[Sequence[str]] = None, mode: str = "sample",
                  skip_connect: bool = True, stem_stride: int = 2, in_channels: int = 3,
-                 share_kernels: bool = True):
+                 share_kernels: bool = False):
         check_arguments(num_classes, width_mult, drop_rate, stem_stride, in_channels)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")

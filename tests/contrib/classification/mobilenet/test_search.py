@@ -143,11 +143,12 @@ def test_sample_mode_trains_only_the_sampled_candidates(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_shared_kernels_train_the_sampled_candidate_and_the_weights_it_reads(seed):
-    """By default every inverted residual of a block reads MB6 7x7's weights: a
-    sampled step trains those and the drawn candidate's own batch
-    normalization, and no other candidate's."""
+    """With share_kernels every inverted residual of a block reads MB6 7x7's
+    convolution weights: a sampled step trains those and the drawn candidate's
+    own batch normalization, and nothing else (not MB6 7x7's batch
+    normalization, which the graph does not use, unless it was drawn)."""
     np.random.seed(seed)
-    net = SearchNet(10, width_mult=0.5, settings=TINY, mode="sample")
+    net = SearchNet(10, width_mult=0.5, settings=TINY, mode="sample", share_kernels=True)
     owner = CANDIDATES.index("MB6 7x7")
     y = net(make_input((2, 3, 16, 16)))
     y.forward()
@@ -161,6 +162,11 @@ def test_shared_kernels_train_the_sampled_candidate_and_the_weights_it_reads(see
     for i, a in expected:
         own = [k for k in trainable if k.startswith("blocks/") and block_of(k) == (i, a)]
         assert any(k.endswith("_W") for k in own) == (a == owner)
+        drawn = net.blocks[i].active_index
+        if a == owner and drawn != owner:  # lent: its convolutions only
+            assert own and all(k.endswith("_W") for k in own), own
+        if a == drawn:  # drawn: its batch normalization too
+            assert any(k.endswith("_gamma") for k in own), own
 
 
 @pytest.mark.parametrize("mode", ["full", "max"])
