@@ -253,7 +253,7 @@ def test_mobilenet_search_and_retrain(searched, tmp_path):
     _, _, data, _ = searched
     net = {"settings": [[8, 1, 1], [16, 2, 2]], "width_mult": 0.5, "stem_stride": 1}
     cfg = {"dataloader": {"npz": {"path": data}},
-           "network": {"mobilenet": net},
+           "network": {"mobilenet": {**net, "share_kernels": True}},  # (as the examples)
            "optimizer": {"regularizer": {"MemoryEstimator": {"weight": 0.1, "bound": 0.01}}},
            "hparams": {"epoch": 1, "warmup": 1, "batch_size_train": 16, "batch_size_valid": 16,
                        "n_iter": 2}}
