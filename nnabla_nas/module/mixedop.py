@@ -10,7 +10,7 @@ import bisect
 import itertools
 import math
 from contextlib import contextmanager
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import nnabla as nn
 import nnabla.functions as F
@@ -149,21 +149,24 @@ def fixed_alphas(mixed_ops: Iterable["MixedOp"]) -> Iterator[None]:
                 m.__dict__["_fixed"] = saved
 
 
-def _lenders(ops: List[Module]) -> Tuple[List[Tuple[int, ...]], List[Dict[int, Tuple[str, ...]]]]:
+def _lenders(ops: List[Module]) -> Tuple[List[Tuple[int, ...]],
+                                        List[Dict[int, FrozenSet[str]]]]:
     """:meth:`MixedOp.lenders` of the operators ``ops`` (their structure is
     fixed, so it is computed once), and for each operator ``i`` and each of
-    its lenders ``k``: the names (in ``k``) of ``k``'s modules holding
-    parameters that ``i`` does not read (``k``'s batch normalization, say)."""
+    its lenders ``k``: the names (in ``k``) of the modules of ``k`` that ``i``
+    reads the weights of."""
     where = {id(m): k for k, op in enumerate(ops) for _, m in op.get_modules()}
-    lenders, unread = [], []
-    for k, op in enumerate(ops):
-        owners = {id(m.owner): where[id(m.owner)] for _, m in op.get_modules()
-                  if "_owner" in m.__dict__ and id(m.owner) in where}
-        lenders.append(tuple(sorted(set(owners.values()) | {k})))
-        unread.append({j: tuple(name for name, m in ops[j].get_modules()
-                                if m.parameters and id(m) not in owners)
-                       for j in set(owners.values()) - {k}})
-    return lenders, unread
+    names = [{id(m): name for name, m in op.get_modules()} for op in ops]
+    lenders, reads = [], []
+    for i, op in enumerate(ops):
+        read: Dict[int, set] = {}
+        for _, m in op.get_modules():
+            k = where.get(id(m.owner)) if "_owner" in m.__dict__ else None
+            if k is not None and k != i:
+                read.setdefault(k, set()).add(names[k][id(m.owner)])
+        lenders.append(tuple(sorted(set(read) | {i})))
+        reads.append({k: frozenset(v) for k, v in read.items()})
+    return lenders, reads
 
 
 class MixedOp(Module):
@@ -211,7 +214,7 @@ class MixedOp(Module):
         self.rng = rng if rng is not None else np.random.RandomState(
             np.random.randint(2 ** 31 - 1))
         self._active = None
-        self.__dict__["_lenders"], self.__dict__["_unread"] = _lenders(
+        self.__dict__["_lenders"], self.__dict__["_reads"] = _lenders(
             list(self._ops.modules.values()))
         self.__dict__["_hidden"] = ()  # (operator, module name) pairs _mark() hid
 
@@ -278,15 +281,13 @@ class MixedOp(Module):
             op.__dict__["_need_grad"] = k in trained
         hidden = []
         for k in sorted(trained.difference(drawn)):
-            # Hidden: what no drawn operator reads (an operator that does not
-            # borrow from k reads nothing of it).
-            names = set.intersection(*(set(state["_unread"][i].get(k, ())) if k in lenders[i]
-                                       else {n for n, m in ops[k].get_modules() if m.parameters}
-                                       for i in drawn))
-            modules = dict(ops[k].get_modules())
-            for name in sorted(names):
-                modules[name].__dict__["_need_grad"] = False
-                hidden.append((k, name))
+            # Hidden: the modules of lender k holding parameters that no drawn
+            # operator reads (k's batch normalization, say).
+            read = set().union(*(state["_reads"][i].get(k, ()) for i in drawn))
+            for name, m in ops[k].get_modules():
+                if m.parameters and name not in read:
+                    m.__dict__["_need_grad"] = False
+                    hidden.append((k, name))
         state["_hidden"] = tuple(hidden)
 
     @property

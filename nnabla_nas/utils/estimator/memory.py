@@ -47,21 +47,23 @@ class MemoryEstimator(Estimator):
     def count(self, model: Network) -> int:
         """Number of parameter elements on the active path of ``model``."""
         seen, total = set(), 0
-        for p in _active_parameters(model):
-            if id(p) not in seen and not p.is_arch:
-                seen.add(id(p))
-                total += p.size
-        # Modules on another's weights (SharedKernel) say how many they read.
-        return total + sum(getattr(m, "weight_size", 0) for _, m in active_modules(model))
+        for _, module in active_modules(model):
+            for p in _parameters(module):
+                if id(p) not in seen and not p.is_arch:
+                    seen.add(id(p))
+                    total += p.size
+            # A module on another's weights (SharedKernel) says how many it reads.
+            total += getattr(module, "weight_size", 0)
+        return total
 
     def predict(self, model: Network) -> float:
         """Parameter memory of the active path of ``model``'s last build, in :attr:`unit`."""
         return self.count(model) * self.bytes_per_value / MEMORY_UNITS[self.unit]
 
 
-def _active_parameters(model: Network) -> Iterator:
-    for _, module in active_modules(model):
-        yield from module.parameters.values()
-        for child in module.modules.values():
-            if child.is_container:  # a ParameterList: its owner uses its items
-                yield from child.parameters.values()
+def _parameters(module: Network) -> Iterator:
+    """The parameters an active ``module`` uses itself."""
+    yield from module.parameters.values()
+    for child in module.modules.values():
+        if child.is_container:  # a ParameterList: its owner uses its items
+            yield from child.parameters.values()
